@@ -1,0 +1,299 @@
+"""The project's command line: one command, a subcommand per everyday task.
+
+Errors the project raises on purpose print as one line on stderr and exit
+non-zero (2: configuration, 3: quality gate, 1: anything else); a traceback
+means a bug. ``-v`` shows DEBUG details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .config import STAGES, Paths, load_model_config
+from .errors import ProjectError
+
+logger = logging.getLogger(__name__)
+
+# Optional parts add their own subcommands through ``add_commands(subparsers)``;
+# they import their heavy dependencies only when a command runs.
+EXTENSIONS = ("monitor_cli", "aws.cli", "seed")
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def _data_fetch(args: argparse.Namespace) -> None:
+    from .data import fetch
+
+    paths = Paths.discover()
+    path = fetch(args.source, paths.raw_data, paths.cache)
+    print(f"data ready: {path}")
+
+
+def _data_validate(args: argparse.Namespace) -> None:
+    from .data import read_csv, validate
+
+    source = args.input or Paths.discover().raw_data
+    frame = validate(read_csv(source))
+    print(f"{source}: {len(frame)} rows, valid")
+
+
+def _pipeline_run(args: argparse.Namespace) -> None:
+    from .pipeline import run
+
+    paths = Paths.discover()
+    result = run(paths, load_model_config(paths.root), args.data)
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+    print(
+        f"registered version {result.version.number} ({result.version.status}): "
+        f"{metrics}; {result.seconds:.1f}s\n"
+        f"report: {result.version.evaluation_dir / 'report.html'}\n"
+        f"next: approve it with 'models approve {result.version.number}'"
+    )
+
+
+def _step(args: argparse.Namespace) -> None:
+    from .steps import evaluate, preprocess, register, train
+
+    paths = Paths.discover()
+    config = load_model_config(paths.root)
+    build = paths.build
+    if args.step == "preprocess":
+        preprocess.run(
+            args.input or paths.raw_data, build / "preprocess", target=config.target,
+            test_size=config.split.test_size,
+            validation_size=config.split.validation_size, seed=config.split.seed,
+        )  # fmt: skip
+    elif args.step == "train":
+        train.run(
+            build / "preprocess" / "train", build / "model", target=config.target,
+            hyperparameters=config.hyperparameters, drop_columns=config.drop_columns,
+            seed=config.split.seed, validation_path=build / "preprocess" / "validation",
+        )  # fmt: skip
+    elif args.step == "evaluate":
+        evaluate.run(build / "model", build / "preprocess" / "test",
+                     build / "evaluation", quality_gate_auc=config.quality_gate_auc)  # fmt: skip
+    else:
+        from .data import file_sha256
+        from .registry import LocalRegistry
+
+        lineage = {"data": {"path": str(paths.raw_data.resolve()),
+                            "sha256": file_sha256(paths.raw_data)},
+                   "code": register.code_version(paths.root)}  # fmt: skip
+        version = register.run(LocalRegistry(paths.registry), build / "model",
+                               build / "evaluation",
+                               quality_gate_auc=config.quality_gate_auc,
+                               lineage=lineage)  # fmt: skip
+        print(f"registered version {version.number} ({version.status})")
+
+
+def _registry():  # noqa: ANN202 - the registry class is imported lazily
+    from .registry import LocalRegistry
+
+    return LocalRegistry(Paths.discover().registry)
+
+
+def _models_list(args: argparse.Namespace) -> None:
+    registry = _registry()
+    stages = {s: registry.deployed_number(s) for s in STAGES}
+    versions = registry.list()
+    if not versions:
+        print("no model versions yet; run 'pipeline run'")
+        return
+    print(f"{'version':>7}  {'status':<22} {'auc':>6} {'accuracy':>8}  created  stages")
+    for v in versions:
+        metrics = v.package.get("metrics", {})
+        on = ",".join(s for s, n in stages.items() if n == v.number)
+        print(f"{v.number:>7}  {v.status:<22} {metrics.get('auc', 0):>6.3f} "
+              f"{metrics.get('accuracy', 0):>8.3f}  {v.package['created']}  {on}")  # fmt: skip
+
+
+def _models_show(args: argparse.Namespace) -> None:
+    version = _registry().get(args.version)
+    print(json.dumps(version.package, indent=2))
+    card = version.path / "model_card.md"
+    if card.is_file():
+        print()
+        print(card.read_text(encoding="utf-8"))
+
+
+def _models_status(args: argparse.Namespace) -> None:
+    from .registry import APPROVED, REJECTED
+
+    status = APPROVED if args.command_name == "approve" else REJECTED
+    version = _registry().set_status(args.version, status, args.description)
+    print(f"version {version.number} is {version.status}")
+
+
+def _deploy(args: argparse.Namespace) -> None:
+    version = _registry().deploy(args.version, args.stage)
+    print(f"{args.stage} now serves version {version.number}")
+
+
+def _model_dir(args: argparse.Namespace) -> Path:
+    if getattr(args, "model_dir", None):
+        return Path(args.model_dir)
+    return _registry().deployed(args.stage).model_dir
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from .serve import create_server
+
+    capture_dir = None
+    if not args.no_capture:
+        capture_dir = Path(args.capture_dir) if args.capture_dir else (
+            Paths.discover().captures / args.stage)  # fmt: skip
+    server = create_server(_model_dir(args), args.host, args.port, capture_dir,
+                           args.capture_percent)  # fmt: skip
+    print(f"serving on http://{args.host}:{server.server_address[1]} (Ctrl-C stops)",
+          flush=True)  # fmt: skip
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if server.capture is not None:
+            server.capture.close()
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from .inference import Predictor, parse_csv, parse_json
+
+    predictor = Predictor.load(_model_dir(args))
+    if args.record:
+        prediction = predictor.predict(parse_json(args.record.encode()))
+        print(json.dumps(prediction.records()[0] if len(prediction.labels) == 1
+                         else prediction.records()))  # fmt: skip
+        return
+    columns = parse_csv(Path(args.input).read_bytes())
+    prediction = predictor.predict(columns)
+    ids = columns.get("id")
+    lines = prediction.to_csv().decode().splitlines()
+    header = "label,probability" + (
+        "" if prediction.binary else "," + ",".join(
+            f"p{c}" for c in range(prediction.probabilities.shape[1])))  # fmt: skip
+    if ids is not None:
+        header = "id," + header
+        lines = [f"{i},{line}" for i, line in zip(ids, lines, strict=True)]
+    text = header + "\n" + "\n".join(lines) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"{len(lines)} predictions -> {args.output}")
+    else:
+        sys.stdout.write(text)
+
+
+def _report(args: argparse.Namespace) -> None:
+    version = _registry().get(args.version)
+    print((version.evaluation_dir / "report.md").read_text(encoding="utf-8"))
+    print(f"HTML: {version.evaluation_dir / 'report.html'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=__package__.replace("_", "-"),
+        description="Train, register, deploy and serve the model of this use case.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="get and validate the data")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_commands.add_parser("fetch", help="copy or download data/raw/heart.csv")
+    fetch.add_argument("--source", help="CSV path, s3:// URI or 'uci' (default: "
+                       "$HEART_DATA, else the UCI archive)")  # fmt: skip
+    fetch.set_defaults(handler=_data_fetch)
+    check = data_commands.add_parser("validate", help="validate a data file")
+    check.add_argument("--input", help="CSV path or s3:// URI (default: data/raw)")
+    check.set_defaults(handler=_data_validate)
+
+    pipeline = commands.add_parser("pipeline", help="the whole local pipeline")
+    pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True)
+    run = pipeline_commands.add_parser(
+        "run", help="preprocess, train, evaluate, quality gate, register")
+    run.add_argument("--data", help="CSV path, s3:// URI or 'uci' to (re)fetch first")
+    run.set_defaults(handler=_pipeline_run)
+
+    step = commands.add_parser("step", help="run one step on the files under build/")
+    step.add_argument("step", choices=("preprocess", "train", "evaluate", "register"))
+    step.add_argument("--input", help="data for preprocess (default: data/raw)")
+    step.set_defaults(handler=_step)
+
+    models = commands.add_parser("models", help="the local model registry")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    model_commands.add_parser("list", help="every version").set_defaults(
+        handler=_models_list)  # fmt: skip
+    show = model_commands.add_parser("show", help="a version's metadata and card")
+    show.add_argument("version", help="number, 'latest' or 'latest-approved'")
+    show.set_defaults(handler=_models_show)
+    for name in ("approve", "reject"):
+        sub = model_commands.add_parser(name, help=f"{name} a version")
+        sub.add_argument("version")
+        sub.add_argument("--description", default="", help="why")
+        sub.set_defaults(handler=_models_status, command_name=name)
+
+    deploy = commands.add_parser("deploy", help="point a local stage at a version")
+    deploy.add_argument("version", help="number or 'latest-approved'")
+    deploy.add_argument("--stage", choices=STAGES, required=True)
+    deploy.set_defaults(handler=_deploy)
+
+    serve = commands.add_parser("serve", help="the local endpoint of a stage")
+    _add_model_source(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--capture-dir", help="default: captures/<stage>")
+    serve.add_argument("--capture-percent", type=float, default=100.0)
+    serve.add_argument("--no-capture", action="store_true")
+    serve.set_defaults(handler=_serve)
+
+    predict = commands.add_parser("predict", help="predict one record or a CSV file")
+    _add_model_source(predict)
+    given = predict.add_mutually_exclusive_group(required=True)
+    given.add_argument("--record", help='JSON, e.g. \'{"age": 63, "sex": "Male"}\'')
+    given.add_argument("--input", help="CSV file (header row, or columns in order)")
+    predict.add_argument("--output", help="CSV file for batch results (default: stdout)")
+    predict.set_defaults(handler=_predict)
+
+    report = commands.add_parser("report", help="print a version's evaluation report")
+    report.add_argument("version", nargs="?", default="latest")
+    report.set_defaults(handler=_report)
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as error:
+            if error.name and error.name.startswith(f"{__package__}."):
+                continue  # this optional part was not rendered
+            raise
+        module.add_commands(commands)
+    return parser
+
+
+def _add_model_source(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stage", choices=STAGES, default="staging")
+    source.add_argument("--model-dir", help="a model folder instead of a stage")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
+    )  # fmt: skip
+    try:
+        args.handler(args)
+    except ProjectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,312 @@
+"""The compact inference artefact and the fast predictor that serves it.
+
+At training time :func:`export` writes, next to the scikit-learn pipeline, what
+prediction needs and nothing more: the median of every numeric feature, which
+numeric features get a missing-value indicator, the columns where 0 means
+missing, every categorical feature's categories in one-hot order, and the
+booster in XGBoost's native format. :class:`Predictor` rebuilds the exact
+feature matrix the pipeline would build, with numpy alone, and calls
+``Booster.inplace_predict``: the same probabilities without pandas or
+scikit-learn at request time.
+
+Request formats (JSON and CSV) are parsed here too, so the endpoint, batch
+prediction and the SageMaker container share one contract:
+
+* JSON: one record ``{"age": 63, ...}``, a list of records,
+  ``{"instances": [...]}`` (records or value lists), ``{"dataframe_records":
+  [...]}``, or ``{"dataframe_split": {"columns": [...], "data": [[...]]}}``
+  (also without the ``dataframe_split`` wrapper).
+* CSV: rows of ``INPUT_COLUMNS`` in that order without a header, or any column
+  order with a header row naming them.
+
+Missing keys and empty values are missing values; an unknown category is
+encoded like scikit-learn's ``handle_unknown="ignore"`` (all zeros). Columns
+``id``, ``dataset`` and ``num`` are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from .errors import InvalidRequestError
+
+ARTEFACT = "inference.json"
+BOOSTER = "model.ubj"
+INPUT_COLUMNS = (
+    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalch", "exang",
+    "oldpeak", "slope", "ca", "thal",
+)  # fmt: skip
+IGNORED_COLUMNS = frozenset({"id", "dataset", "num"})
+_BOOLEAN_WORDS = {"true": "true", "1": "true", "yes": "true",
+                  "false": "false", "0": "false", "no": "false"}  # fmt: skip
+_EMPTY = frozenset({"", "nan", "NaN", "null", "None", "NA"})
+
+Columns = dict[str, list[Any]]
+
+
+def export(pipeline: Any, model_dir: Path, target: str, zero_is_missing: Iterable[str],
+           booleans: Iterable[str]) -> Path:  # fmt: skip
+    """Write ``inference.json`` and ``model.ubj`` for a fitted pipeline."""
+    preprocess = pipeline.named_steps["preprocess"]
+    numeric_imputer = preprocess.named_transformers_["numeric"]
+    categorical = preprocess.named_transformers_["categorical"]
+    encoder = categorical.named_steps["encode"]
+    numeric = list(preprocess.transformers_[0][2])
+    indicator = numeric_imputer.indicator_
+    spec = {
+        "format": 1,
+        "target": target,
+        "classes": [int(c) for c in pipeline.named_steps["model"].classes_],
+        "numeric": [
+            {"name": name, "fill": float(fill)}
+            for name, fill in zip(numeric, numeric_imputer.statistics_, strict=True)
+        ],
+        "indicators": [numeric[i] for i in indicator.features_] if indicator else [],
+        "zero_is_missing": [c for c in zero_is_missing if c in numeric],
+        "booleans": list(booleans),
+        "categorical": [
+            {"name": name, "categories": [str(v) for v in categories]}
+            for name, categories in zip(
+                preprocess.transformers_[1][2], encoder.categories_, strict=True
+            )
+        ],
+        "missing_category": categorical.named_steps["impute"].fill_value,
+        "n_features": int(len(preprocess.get_feature_names_out())),
+    }
+    model_dir.mkdir(parents=True, exist_ok=True)
+    pipeline.named_steps["model"].get_booster().save_model(model_dir / BOOSTER)
+    path = model_dir / ARTEFACT
+    path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Labels and class probabilities of a batch of records."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray  # (rows, classes)
+    binary: bool
+
+    def records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per row: the label and its probability."""
+        if self.binary:
+            return [
+                {"label": int(lab), "probability": float(p[1])}
+                for lab, p in zip(self.labels, self.probabilities, strict=True)
+            ]
+        return [
+            {"label": int(lab), "probability": float(p[lab]),
+             "probabilities": [float(v) for v in p]}
+            for lab, p in zip(self.labels, self.probabilities, strict=True)
+        ]  # fmt: skip
+
+    def to_json(self) -> bytes:
+        """``{"predictions": [...]}`` as UTF-8 JSON."""
+        return json.dumps({"predictions": self.records()}).encode()
+
+    def to_csv(self) -> bytes:
+        """One line per row: ``label,probability`` (plus every class for severity)."""
+        lines = []
+        for lab, p in zip(self.labels, self.probabilities, strict=True):
+            values = [p[1]] if self.binary else [p[lab], *p]
+            lines.append(",".join([str(int(lab)), *(repr(float(v)) for v in values)]))
+        return ("\n".join(lines) + "\n").encode()
+
+
+class Predictor:
+    """Predicts from the compact artefact with numpy and XGBoost only."""
+
+    def __init__(self, spec: Mapping[str, Any], booster: xgb.Booster) -> None:
+        """Prepare lookup tables from an ``inference.json`` spec and its booster."""
+        self.spec = spec
+        self.booster = booster
+        self.binary = spec["target"] == "binary"
+        self.numeric = [item["name"] for item in spec["numeric"]]
+        self.fills = np.array([item["fill"] for item in spec["numeric"]])
+        self.indicators = [self.numeric.index(name) for name in spec["indicators"]]
+        self.zero_is_missing = [self.numeric.index(n) for n in spec["zero_is_missing"]]
+        self.booleans = frozenset(spec["booleans"])
+        self.missing_category = spec["missing_category"]
+        self.categorical: list[tuple[str, int, dict[str, int]]] = []
+        offset = len(self.numeric) + len(self.indicators)
+        for item in spec["categorical"]:
+            lookup = {value: i for i, value in enumerate(item["categories"])}
+            self.categorical.append((item["name"], offset, lookup))
+            offset += len(lookup)
+        self.n_features = offset
+        if offset != spec["n_features"]:
+            raise ValueError(f"artefact describes {offset} features, expected "
+                             f"{spec['n_features']}")  # fmt: skip
+        self.known_columns = frozenset(self.numeric) | {
+            name for name, _, _ in self.categorical
+        }
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Predictor:
+        """Load ``inference.json`` and ``model.ubj`` from a model directory."""
+        spec = json.loads((model_dir / ARTEFACT).read_text(encoding="utf-8"))
+        booster = xgb.Booster(model_file=str(model_dir / BOOSTER))
+        booster.set_param({"nthread": 1})
+        return cls(spec, booster)
+
+    def encode(self, columns: Columns) -> np.ndarray:
+        """The feature matrix the scikit-learn pipeline would build."""
+        unknown = set(columns) - self.known_columns - IGNORED_COLUMNS
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown column(s) {', '.join(sorted(unknown))}; expected "
+                f"{', '.join(INPUT_COLUMNS)}"
+            )
+        rows = len(next(iter(columns.values()))) if columns else 0
+        if rows == 0:
+            raise InvalidRequestError("the request holds no records")
+        matrix = np.zeros((rows, self.n_features))
+        n_numeric = len(self.numeric)
+        for j, name in enumerate(self.numeric):
+            values = _numbers(name, columns.get(name), rows)
+            if j in self.zero_is_missing:
+                values[values == 0] = np.nan
+            missing = np.isnan(values)
+            values[missing] = self.fills[j]
+            matrix[:, j] = values
+            if j in self.indicators:
+                matrix[:, n_numeric + self.indicators.index(j)] = missing
+        for name, offset, lookup in self.categorical:
+            values = columns.get(name)
+            if values is None:
+                values = [None] * rows
+            is_boolean = name in self.booleans
+            for i, value in enumerate(values):
+                category = _category(value, is_boolean) or self.missing_category
+                index = lookup.get(category)
+                if index is not None:
+                    matrix[i, offset + index] = 1.0
+        return matrix
+
+    def predict(self, columns: Columns) -> Prediction:
+        """Probabilities and labels for the records in ``columns``."""
+        raw = self.booster.inplace_predict(self.encode(columns))
+        if self.binary:
+            probabilities = np.column_stack([1.0 - raw, raw])
+            labels = (raw >= 0.5).astype(int)
+        else:
+            probabilities = np.asarray(raw).reshape(len(raw), -1)
+            labels = probabilities.argmax(axis=1)
+        return Prediction(labels, probabilities, self.binary)
+
+
+def _numbers(name: str, values: Sequence[Any] | None, rows: int) -> np.ndarray:
+    if values is None:
+        return np.full(rows, np.nan)
+    out = np.empty(rows)
+    for i, value in enumerate(values):
+        if value is None or (isinstance(value, str) and value.strip() in _EMPTY):
+            out[i] = np.nan
+        elif isinstance(value, bool):
+            raise InvalidRequestError(f"{name} in record {i + 1} is a boolean, "
+                                      "expected a number")  # fmt: skip
+        else:
+            try:
+                out[i] = float(value)
+            except (TypeError, ValueError):
+                raise InvalidRequestError(
+                    f"{name} in record {i + 1} is {value!r}, expected a number"
+                ) from None
+            if math.isinf(out[i]):
+                raise InvalidRequestError(f"{name} in record {i + 1} is infinite")
+    return out
+
+
+def _category(value: Any, is_boolean: bool) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    if text in _EMPTY:
+        return None
+    if is_boolean:
+        return _BOOLEAN_WORDS.get(text.lower(), text)
+    return text
+
+
+def parse_json(body: bytes) -> Columns:
+    """Records from any supported JSON shape, as columns."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRequestError(f"the body is not valid JSON: {error}") from None
+    if isinstance(payload, dict):
+        for key in ("instances", "dataframe_records", "inputs"):
+            if key in payload:
+                return _from_rows(payload[key], key)
+        split = payload.get("dataframe_split", payload)
+        if "columns" in split and "data" in split:
+            return _from_split(split["columns"], split["data"])
+        return _from_rows([payload], "record")
+    if isinstance(payload, list):
+        return _from_rows(payload, "list")
+    raise InvalidRequestError(
+        "JSON must be a record, a list of records, or an object with 'instances', "
+        "'dataframe_records' or 'dataframe_split'"
+    )
+
+
+def _from_rows(rows: Any, where: str) -> Columns:
+    if not isinstance(rows, list) or not rows:
+        raise InvalidRequestError(f"'{where}' must be a non-empty list of records")
+    if all(isinstance(row, dict) for row in rows):
+        names = {key for row in rows for key in row}
+        return {name: [row.get(name) for row in rows] for name in names}
+    if all(isinstance(row, list) for row in rows):
+        return _from_split(list(INPUT_COLUMNS), rows)
+    raise InvalidRequestError(
+        f"'{where}' mixes records and lists; give objects keyed by column or lists "
+        f"of {len(INPUT_COLUMNS)} values ({', '.join(INPUT_COLUMNS)})"
+    )
+
+
+def _from_split(names: Any, data: Any) -> Columns:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidRequestError("'columns' must be a list of column names")
+    if not isinstance(data, list) or not data:
+        raise InvalidRequestError("'data' must be a non-empty list of rows")
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise InvalidRequestError(
+                f"row {i + 1} has {len(row) if isinstance(row, list) else 'no'} "
+                f"values; expected {len(names)} ({', '.join(names)})"
+            )
+    return {name: [row[j] for row in data] for j, name in enumerate(names)}
+
+
+def parse_csv(body: bytes) -> Columns:
+    """Rows of CSV, headerless in ``INPUT_COLUMNS`` order or with a header."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError(f"the CSV body is not UTF-8: {error}") from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    if not rows:
+        raise InvalidRequestError("the CSV body holds no rows")
+    header = [cell.strip() for cell in rows[0]]
+    if "age" in header:
+        names, rows = header, rows[1:]
+        if not rows:
+            raise InvalidRequestError("the CSV body has a header but no rows")
+    else:
+        names = list(INPUT_COLUMNS)
+    return _from_split(names, rows)

@@ -1,0 +1,97 @@
+"""Preprocess step: validate the data and split it into train, validation, test.
+
+The split is stratified on the label and seeded, so the same data and
+configuration always give the same rows in each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from sklearn.model_selection import train_test_split
+
+from ..data import read_csv, validate
+from ..errors import DataError
+from ..features import label
+from . import timed
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+
+
+def run(
+    input_path: Path | str,
+    output_dir: Path,
+    *,
+    target: str = "binary",
+    test_size: float = 0.2,
+    validation_size: float = 0.1,
+    seed: int = 42,
+) -> dict[str, int]:
+    """Validate ``input_path`` and write ``<split>/<split>.csv`` under ``output_dir``.
+
+    Returns:
+        The number of rows in each split.
+    """
+    with timed("preprocess") as facts:
+        frame = validate(read_csv(resolve_input(input_path)))
+        held_out = test_size + validation_size
+        train, rest = train_test_split(
+            frame, test_size=held_out, stratify=label(frame, target), random_state=seed
+        )
+        validation, test = train_test_split(
+            rest,
+            test_size=test_size / held_out,
+            stratify=label(rest, target),
+            random_state=seed,
+        )
+        counts = {}
+        for name, part in zip(SPLITS, (train, validation, test), strict=True):
+            folder = output_dir / name
+            folder.mkdir(parents=True, exist_ok=True)
+            part.to_csv(folder / f"{name}.csv", index=False)
+            counts[name] = len(part)
+    logger.info(
+        "preprocess: %d rows -> train %d, validation %d, test %d (seed %d) in %s "
+        "[%.1fs]",
+        len(frame), counts["train"], counts["validation"], counts["test"], seed,
+        output_dir, facts["seconds"],
+    )  # fmt: skip
+    return counts
+
+
+def resolve_input(path: Path | str) -> Path | str:
+    """A CSV file, or the only CSV file in a directory (a SageMaker channel)."""
+    if str(path).startswith("s3://"):
+        return path
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if len(files) != 1:
+            raise DataError(f"expected exactly one CSV file in {path}, found {len(files)}")
+        return files[0]
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the SageMaker processing job."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", default="/opt/ml/processing/input")
+    parser.add_argument("--output", type=Path, default=Path("/opt/ml/processing"))
+    parser.add_argument("--target", default=os.environ.get("TARGET", "binary"))
+    parser.add_argument("--test-size", type=float, default=0.2)
+    parser.add_argument("--validation-size", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    run(
+        args.input, args.output, target=args.target, test_size=args.test_size,
+        validation_size=args.validation_size, seed=args.seed,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
