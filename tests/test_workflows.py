@@ -175,7 +175,7 @@ def check_hardening(directory: Path) -> None:
         workflow = load(path)
         where = path.name
 
-        assert workflow["permissions"] == {}, f"{where}: top-level permissions"
+        assert workflow.get("permissions") == {}, f"{where}: top-level permissions"
         assert "concurrency" in workflow, f"{where}: no concurrency"
         for name, job in workflow["jobs"].items():
             assert "permissions" in job, f"{where}: job {name} has no permissions"
@@ -202,6 +202,46 @@ def test_rendered_workflows_follow_the_hardening_rules(project: Path) -> None:
 
 def test_template_repository_workflows_follow_the_hardening_rules() -> None:
     check_hardening(OWN_WORKFLOWS)
+
+
+GOOD_WORKFLOW = """\
+name: x
+on: push
+permissions: {}
+concurrency: x
+jobs:
+  x:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 5
+    permissions:
+      contents: read # why: check out
+    steps:
+      - run: echo hi
+"""
+
+
+def test_hardening_rules_accept_a_good_workflow(tmp_path: Path) -> None:
+    (tmp_path / "good.yml").write_text(GOOD_WORKFLOW)
+    check_hardening(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        ("echo hi", "echo ${{ github.head_ref }}", "inside a script"),
+        ("echo hi", "echo AKIAABCDEFGHIJKLMNOP", "access key id"),
+        ("echo hi", "aws s3 ls --account 123456789012", "12-digit number"),
+        ("contents: read # why: check out", "contents: read", "without a reason"),
+        ("permissions: {}\n", "", "top-level permissions"),
+        ("- run: echo hi", "- uses: actions/checkout@v4", "unpinned action"),
+    ],
+)
+def test_hardening_rules_reject_a_broken_workflow(
+    tmp_path: Path, replace: str, by: str, message: str
+) -> None:
+    (tmp_path / "bad.yml").write_text(GOOD_WORKFLOW.replace(replace, by, 1))
+    with pytest.raises(AssertionError, match=message):
+        check_hardening(tmp_path)
 
 
 def test_rendered_workflows_are_the_expected_set(project: Path) -> None:
@@ -284,7 +324,8 @@ def test_infra_plans_pull_requests_and_applies_in_stage_order(
     infra = load(default_project / ".github" / "workflows" / "infra.yml")
     jobs = infra["jobs"]
 
-    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
+    assert jobs["plan"]["if"].startswith("github.event_name == 'pull_request' &&")
+    assert "head.repo.full_name == github.repository" in jobs["plan"]["if"]
     stages = [entry["stage"] for entry in jobs["plan"]["strategy"]["matrix"]["include"]]
     assert stages == ["dev", "staging", "production"]
     assert jobs["apply-staging"]["needs"] == ["apply-dev"]
