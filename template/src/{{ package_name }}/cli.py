@@ -65,30 +65,48 @@ def _step(args: argparse.Namespace) -> None:
     build = paths.build
     if args.step == "preprocess":
         preprocess.run(
-            args.input or paths.raw_data, build / "preprocess", target=config.target,
+            args.input or paths.raw_data,
+            build / "preprocess",
+            target=config.target,
             test_size=config.split.test_size,
-            validation_size=config.split.validation_size, seed=config.split.seed,
-        )  # fmt: skip
+            validation_size=config.split.validation_size,
+            seed=config.split.seed,
+        )
     elif args.step == "train":
         train.run(
-            build / "preprocess" / "train", build / "model", target=config.target,
-            hyperparameters=config.hyperparameters, drop_columns=config.drop_columns,
-            seed=config.split.seed, validation_path=build / "preprocess" / "validation",
-        )  # fmt: skip
+            build / "preprocess" / "train",
+            build / "model",
+            target=config.target,
+            hyperparameters=config.hyperparameters,
+            drop_columns=config.drop_columns,
+            seed=config.split.seed,
+            validation_path=build / "preprocess" / "validation",
+        )
     elif args.step == "evaluate":
-        evaluate.run(build / "model", build / "preprocess" / "test",
-                     build / "evaluation", quality_gate_auc=config.quality_gate_auc)  # fmt: skip
+        evaluate.run(
+            build / "model",
+            build / "preprocess" / "test",
+            build / "evaluation",
+            quality_gate_auc=config.quality_gate_auc,
+        )
     else:
         from .data import file_sha256
         from .registry import LocalRegistry
 
-        lineage = {"data": {"path": str(paths.raw_data.resolve()),
-                            "sha256": file_sha256(paths.raw_data)},
-                   "code": register.code_version(paths.root)}  # fmt: skip
-        version = register.run(LocalRegistry(paths.registry), build / "model",
-                               build / "evaluation",
-                               quality_gate_auc=config.quality_gate_auc,
-                               lineage=lineage)  # fmt: skip
+        lineage = {
+            "data": {
+                "path": str(paths.raw_data.resolve()),
+                "sha256": file_sha256(paths.raw_data),
+            },
+            "code": register.code_version(paths.root),
+        }
+        version = register.run(
+            LocalRegistry(paths.registry),
+            build / "model",
+            build / "evaluation",
+            quality_gate_auc=config.quality_gate_auc,
+            lineage=lineage,
+        )
         print(f"registered version {version.number} ({version.status})")
 
 
@@ -109,8 +127,10 @@ def _models_list(args: argparse.Namespace) -> None:
     for v in versions:
         metrics = v.package.get("metrics", {})
         on = ",".join(s for s, n in stages.items() if n == v.number)
-        print(f"{v.number:>7}  {v.status:<22} {metrics.get('auc', 0):>6.3f} "
-              f"{metrics.get('accuracy', 0):>8.3f}  {v.package['created']}  {on}")  # fmt: skip
+        print(
+            f"{v.number:>7}  {v.status:<22} {metrics.get('auc', 0):>6.3f} "
+            f"{metrics.get('accuracy', 0):>8.3f}  {v.package['created']}  {on}"
+        )
 
 
 def _models_show(args: argparse.Namespace) -> None:
@@ -146,12 +166,18 @@ def _serve(args: argparse.Namespace) -> None:
 
     capture_dir = None
     if not args.no_capture:
-        capture_dir = Path(args.capture_dir) if args.capture_dir else (
-            Paths.discover().captures / args.stage)  # fmt: skip
-    server = create_server(_model_dir(args), args.host, args.port, capture_dir,
-                           args.capture_percent)  # fmt: skip
-    print(f"serving on http://{args.host}:{server.server_address[1]} (Ctrl-C stops)",
-          flush=True)  # fmt: skip
+        capture_dir = (
+            Path(args.capture_dir)
+            if args.capture_dir
+            else (Paths.discover().captures / args.stage)
+        )
+    server = create_server(
+        _model_dir(args), args.host, args.port, capture_dir, args.capture_percent
+    )
+    print(
+        f"serving on http://{args.host}:{server.server_address[1]} (Ctrl-C stops)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -168,16 +194,23 @@ def _predict(args: argparse.Namespace) -> None:
     predictor = Predictor.load(_model_dir(args))
     if args.record:
         prediction = predictor.predict(parse_json(args.record.encode()))
-        print(json.dumps(prediction.records()[0] if len(prediction.labels) == 1
-                         else prediction.records()))  # fmt: skip
+        print(
+            json.dumps(
+                prediction.records()[0]
+                if len(prediction.labels) == 1
+                else prediction.records()
+            )
+        )
         return
     columns = parse_csv(Path(args.input).read_bytes())
     prediction = predictor.predict(columns)
     ids = columns.get("id")
     lines = prediction.to_csv().decode().splitlines()
     header = "label,probability" + (
-        "" if prediction.binary else "," + ",".join(
-            f"p{c}" for c in range(prediction.probabilities.shape[1])))  # fmt: skip
+        ""
+        if prediction.binary
+        else "," + ",".join(f"p{c}" for c in range(prediction.probabilities.shape[1]))
+    )
     if ids is not None:
         header = "id," + header
         lines = [f"{i},{line}" for i, line in zip(ids, lines, strict=True)]
@@ -206,9 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="get and validate the data")
     data_commands = data.add_subparsers(dest="data_command", required=True)
-    fetch = data_commands.add_parser("fetch", help="copy or download data/raw/heart.csv")
-    fetch.add_argument("--source", help="CSV path, s3:// URI or 'uci' (default: "
-                       "$HEART_DATA, else the UCI archive)")  # fmt: skip
+    fetch = data_commands.add_parser(
+        "fetch", help="copy or download data/raw/heart.csv"
+    )
+    fetch.add_argument(
+        "--source",
+        help="CSV path, s3:// URI or 'uci' (default: "
+        "$HEART_DATA, else the UCI archive)",
+    )
     fetch.set_defaults(handler=_data_fetch)
     check = data_commands.add_parser("validate", help="validate a data file")
     check.add_argument("--input", help="CSV path or s3:// URI (default: data/raw)")
@@ -217,7 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline = commands.add_parser("pipeline", help="the whole local pipeline")
     pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True)
     run = pipeline_commands.add_parser(
-        "run", help="preprocess, train, evaluate, quality gate, register")
+        "run", help="preprocess, train, evaluate, quality gate, register"
+    )
     run.add_argument("--data", help="CSV path, s3:// URI or 'uci' to (re)fetch first")
     run.set_defaults(handler=_pipeline_run)
 
@@ -229,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="the local model registry")
     model_commands = models.add_subparsers(dest="models_command", required=True)
     model_commands.add_parser("list", help="every version").set_defaults(
-        handler=_models_list)  # fmt: skip
+        handler=_models_list
+    )
     show = model_commands.add_parser("show", help="a version's metadata and card")
     show.add_argument("version", help="number, 'latest' or 'latest-approved'")
     show.set_defaults(handler=_models_show)
@@ -258,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     given = predict.add_mutually_exclusive_group(required=True)
     given.add_argument("--record", help='JSON, e.g. \'{"age": 63, "sex": "Male"}\'')
     given.add_argument("--input", help="CSV file (header row, or columns in order)")
-    predict.add_argument("--output", help="CSV file for batch results (default: stdout)")
+    predict.add_argument(
+        "--output", help="CSV file for batch results (default: stdout)"
+    )
     predict.set_defaults(handler=_predict)
 
     report = commands.add_parser("report", help="print a version's evaluation report")
@@ -287,8 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
-    )  # fmt: skip
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     try:
         args.handler(args)
     except ProjectError as error:

@@ -149,9 +149,7 @@ class ProjectConfig:
             data_bucket=pick("data_bucket", aws["buckets"]["data"]),
             artifact_bucket=pick("artifact_bucket", aws["buckets"]["artifacts"]),
             log_bucket=pick("log_bucket", aws["buckets"]["logs"]),
-            model_package_group=pick(
-                "model_package_group", aws["model_package_group"]
-            ),
+            model_package_group=pick("model_package_group", aws["model_package_group"]),
             pipeline_name=pick("pipeline_name", aws["pipeline_name"]),
             ecr_repository=aws["ecr_repository"],
             tags={str(k): str(v) for k, v in aws.get("tags", {}).items()},

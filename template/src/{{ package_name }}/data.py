@@ -27,9 +27,23 @@ from .errors import DataError, DataValidationError
 logger = logging.getLogger(__name__)
 
 COLUMNS = (
-    "id", "age", "sex", "dataset", "cp", "trestbps", "chol", "fbs", "restecg",
-    "thalch", "exang", "oldpeak", "slope", "ca", "thal", "num",
-)  # fmt: skip
+    "id",
+    "age",
+    "sex",
+    "dataset",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalch",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+    "num",
+)
 LABEL = "num"
 NUMERIC = ("age", "trestbps", "chol", "thalch", "oldpeak", "ca")
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -64,21 +78,45 @@ _UCI_FILES = {
     "processed.va.data": "VA Long Beach",
 }
 _UCI_COLUMNS = (
-    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalch", "exang",
-    "oldpeak", "slope", "ca", "thal", "num",
-)  # fmt: skip
+    "age",
+    "sex",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalch",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+    "num",
+)
 _UCI_CODES = {
     "sex": {1: "Male", 0: "Female"},
-    "cp": {1: "typical angina", 2: "atypical angina", 3: "non-anginal",
-           4: "asymptomatic"},
+    "cp": {
+        1: "typical angina",
+        2: "atypical angina",
+        3: "non-anginal",
+        4: "asymptomatic",
+    },
     "fbs": {1: "true", 0: "false"},
     "restecg": {0: "normal", 1: "st-t abnormality", 2: "lv hypertrophy"},
     "exang": {1: "true", 0: "false"},
     "slope": {1: "upsloping", 2: "flat", 3: "downsloping"},
     "thal": {3: "normal", 6: "fixed defect", 7: "reversable defect"},
-}  # fmt: skip
-_BOOLEAN_WORDS = {"true": "true", "1": "true", "1.0": "true", "yes": "true",
-                  "false": "false", "0": "false", "0.0": "false", "no": "false"}  # fmt: skip
+}
+_BOOLEAN_WORDS = {
+    "true": "true",
+    "1": "true",
+    "1.0": "true",
+    "yes": "true",
+    "false": "false",
+    "0": "false",
+    "0.0": "false",
+    "no": "false",
+}
 _MAX_LISTED = 10
 
 
@@ -133,8 +171,11 @@ def fetch(source: str | Path | None, destination: Path, cache_dir: Path) -> Path
     partial.replace(destination)
     logger.info(
         "fetched %d rows from %s to %s in %.1fs",
-        len(frame), source, destination, time.perf_counter() - started,
-    )  # fmt: skip
+        len(frame),
+        source,
+        destination,
+        time.perf_counter() - started,
+    )
     return destination
 
 
@@ -189,9 +230,12 @@ def from_uci_archive(archive: Path) -> pd.DataFrame:
             for name, hospital in _UCI_FILES.items():
                 raw = bundle.read(names[name]).decode("latin-1")
                 frame = pd.read_csv(
-                    io.StringIO(raw), header=None, names=_UCI_COLUMNS,
-                    na_values="?", dtype=float,
-                )  # fmt: skip
+                    io.StringIO(raw),
+                    header=None,
+                    names=_UCI_COLUMNS,
+                    na_values="?",
+                    dtype=float,
+                )
                 frame.insert(2, "dataset", hospital)
                 frames.append(frame)
     except zipfile.BadZipFile as error:
@@ -245,27 +289,46 @@ def validate(frame: pd.DataFrame, *, require_label: bool = True) -> pd.DataFrame
     return clean.reset_index(drop=True)
 
 
+_MISSING_WORDS = frozenset({"", "nan", "NaN", "None", "NA", "null"})
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Cells as stripped strings (object dtype), ``None`` where missing."""
+
+    def one(value: object) -> str | None:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        text = str(value).strip()
+        return None if text in _MISSING_WORDS else text
+
+    return values.astype(object).map(one).astype(object)
+
+
 def _clean_number(column: str, values: pd.Series, problems: list[str]) -> pd.Series:
-    text = values.astype(str).str.strip()
-    numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
-    bad = numbers.isna() & (text != "") & (text.str.lower() != "nan")
+    text = _text(values)
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = numbers.isna() & text.notna()
     _report(problems, values.to_frame(), bad, f"{column} is not a number", column)
-    return numbers.astype(float)
+    return numbers
 
 
 def _clean_category(column: str, values: pd.Series, problems: list[str]) -> pd.Series:
-    text = values.astype(str).str.strip()
-    text = text.where((text != "") & (text.str.lower() != "nan"))
+    text = _text(values)
     if column in BOOLEANS:
-        canonical = text.str.lower().map(_BOOLEAN_WORDS)
+        canonical = text.map(
+            lambda v: _BOOLEAN_WORDS.get(v.lower()) if isinstance(v, str) else None
+        )
         text = canonical.where(canonical.notna(), text)  # unknown words reported below
     allowed = CATEGORIES[column]
     bad = text.notna() & ~text.isin(allowed)
     _report(
-        problems, values.to_frame(), bad,
-        f"{column} not one of {', '.join(allowed)}", column,
-    )  # fmt: skip
-    return text.astype(object)
+        problems,
+        values.to_frame(),
+        bad,
+        f"{column} not one of {', '.join(allowed)}",
+        column,
+    )
+    return text.where(text.notna(), np.nan).astype(object)
 
 
 def _report(
@@ -276,7 +339,9 @@ def _report(
     rows = [int(i) + 2 for i in bad[bad].index[:_MAX_LISTED]]  # CSV line numbers
     values = [str(frame.loc[i, column]) for i in bad[bad].index[:_MAX_LISTED]]
     listed = ", ".join(f"line {r} ({v!r})" for r, v in zip(rows, values, strict=True))
-    more = f" and {int(bad.sum()) - _MAX_LISTED} more" if bad.sum() > _MAX_LISTED else ""
+    more = (
+        f" and {int(bad.sum()) - _MAX_LISTED} more" if bad.sum() > _MAX_LISTED else ""
+    )
     problems.append(f"{what} at {listed}{more}")
 
 

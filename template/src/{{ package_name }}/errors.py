@@ -27,6 +27,7 @@ class DataValidationError(DataError):
     """Data was read but breaks the schema; ``problems`` lists each finding."""
 
     def __init__(self, problems: list[str]) -> None:
+        """Summarise the first five problems in the message."""
         self.problems = problems
         shown = "; ".join(problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -47,6 +48,7 @@ class InvalidRequestError(ProjectError):
     """A prediction request is malformed; the endpoint answers it with a 4xx."""
 
     def __init__(self, message: str, status: int = 400) -> None:
+        """Carry the HTTP status the endpoint answers with."""
         self.status = status
         super().__init__(message)
 

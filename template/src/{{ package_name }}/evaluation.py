@@ -46,7 +46,9 @@ def _scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     scores = {
         "accuracy": metrics.accuracy_score(y, predicted),
         "auc": auc(y, proba),
-        "precision": metrics.precision_score(y, predicted, average=average, zero_division=0),
+        "precision": metrics.precision_score(
+            y, predicted, average=average, zero_division=0
+        ),
         "recall": metrics.recall_score(y, predicted, average=average, zero_division=0),
         "f1": metrics.f1_score(y, predicted, average=average, zero_division=0),
     }
@@ -99,7 +101,8 @@ def compute(y: np.ndarray, proba: np.ndarray, target: str) -> dict[str, Any]:
             "confidence_interval_95": [low, high],
         }
     body["confusion_matrix"] = {
-        str(actual): {str(p): int(matrix[actual, p]) for p in labels} for actual in labels
+        str(actual): {str(p): int(matrix[actual, p]) for p in labels}
+        for actual in labels
     }
     if target == "binary":
         fpr, tpr, _ = metrics.roc_curve(y, proba[:, 1])
@@ -158,18 +161,26 @@ def plot(y: np.ndarray, proba: np.ndarray, output_dir: Path) -> list[Path]:
     paths.append(_save(figure, output_dir / "precision_recall.png"))
 
     figure, axis = plt.subplots(figsize=(4.5, 4))
-    observed, predicted = calibration_curve(y > 0, disease, n_bins=8, strategy="quantile")
+    observed, predicted = calibration_curve(
+        y > 0, disease, n_bins=8, strategy="quantile"
+    )
     axis.plot(predicted, observed, marker="o")
     axis.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    axis.set(xlabel="predicted probability of disease", ylabel="observed rate",
-             title="Calibration")  # fmt: skip
+    axis.set(
+        xlabel="predicted probability of disease",
+        ylabel="observed rate",
+        title="Calibration",
+    )
     paths.append(_save(figure, output_dir / "calibration.png"))
 
     figure, axis = plt.subplots(figsize=(4.5, 4))
     metrics.ConfusionMatrixDisplay.from_predictions(
-        y, proba.argmax(axis=1), labels=list(range(proba.shape[1])), ax=axis,
+        y,
+        proba.argmax(axis=1),
+        labels=list(range(proba.shape[1])),
+        ax=axis,
         colorbar=False,
-    )  # fmt: skip
+    )
     axis.set_title("Confusion matrix")
     paths.append(_save(figure, output_dir / "confusion_matrix.png"))
     return paths
@@ -185,9 +196,12 @@ def _save(figure: Any, path: Path) -> Path:
 
 
 def write_report(
-    report: dict[str, Any], target: str, gate: float | None, plots: list[Path],
+    report: dict[str, Any],
+    target: str,
+    gate: float | None,
+    plots: list[Path],
     output_dir: Path,
-) -> tuple[Path, Path]:  # fmt: skip
+) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` next to the plots."""
     numbers = headline(report, target)
     body = report[metric_kind(target)]
@@ -202,10 +216,14 @@ def write_report(
     ]
     matrix = body["confusion_matrix"]
     labels = list(matrix)
-    confusion = ["| actual \\ predicted | " + " | ".join(labels) + " |",
-                 "|---" * (len(labels) + 1) + "|"]  # fmt: skip
-    confusion += [f"| {a} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |"
-                  for a in labels]  # fmt: skip
+    confusion = [
+        "| actual \\ predicted | " + " | ".join(labels) + " |",
+        "|---" * (len(labels) + 1) + "|",
+    ]
+    confusion += [
+        f"| {a} | " + " | ".join(str(matrix[a][p]) for p in labels) + " |"
+        for a in labels
+    ]
     lines = [
         f"# Evaluation report ({target})",
         "",
@@ -240,10 +258,12 @@ def write_report(
 
 def _to_html(markdown: str) -> str:
     """A small, dependency-free rendering of the report's Markdown subset."""
-    out = ["<!doctype html><html><head><meta charset='utf-8'>",
-           "<title>Evaluation report</title><style>body{font-family:sans-serif;"
-           "max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-           "td,th{border:1px solid #ccc;padding:.2em .6em}</style></head><body>"]  # fmt: skip
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<title>Evaluation report</title><style>body{font-family:sans-serif;"
+        "max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2em .6em}</style></head><body>",
+    ]
     table: list[str] = []
     for line in [*markdown.splitlines(), ""]:
         if line.startswith("|"):

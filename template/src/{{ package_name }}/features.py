@@ -59,9 +59,7 @@ def build_pipeline(
                         ),
                         (
                             "encode",
-                            OneHotEncoder(
-                                handle_unknown="ignore", sparse_output=False
-                            ),
+                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
                         ),
                     ]
                 ),

@@ -43,19 +43,41 @@ from .errors import InvalidRequestError
 ARTEFACT = "inference.json"
 BOOSTER = "model.ubj"
 INPUT_COLUMNS = (
-    "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalch", "exang",
-    "oldpeak", "slope", "ca", "thal",
-)  # fmt: skip
+    "age",
+    "sex",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalch",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+)
 IGNORED_COLUMNS = frozenset({"id", "dataset", "num"})
-_BOOLEAN_WORDS = {"true": "true", "1": "true", "yes": "true",
-                  "false": "false", "0": "false", "no": "false"}  # fmt: skip
+_BOOLEAN_WORDS = {
+    "true": "true",
+    "1": "true",
+    "yes": "true",
+    "false": "false",
+    "0": "false",
+    "no": "false",
+}
 _EMPTY = frozenset({"", "nan", "NaN", "null", "None", "NA"})
 
 Columns = dict[str, list[Any]]
 
 
-def export(pipeline: Any, model_dir: Path, target: str, zero_is_missing: Iterable[str],
-           booleans: Iterable[str]) -> Path:  # fmt: skip
+def export(
+    pipeline: Any,
+    model_dir: Path,
+    target: str,
+    zero_is_missing: Iterable[str],
+    booleans: Iterable[str],
+) -> Path:
     """Write ``inference.json`` and ``model.ubj`` for a fitted pipeline."""
     preprocess = pipeline.named_steps["preprocess"]
     numeric_imputer = preprocess.named_transformers_["numeric"]
@@ -106,10 +128,13 @@ class Prediction:
                 for lab, p in zip(self.labels, self.probabilities, strict=True)
             ]
         return [
-            {"label": int(lab), "probability": float(p[lab]),
-             "probabilities": [float(v) for v in p]}
+            {
+                "label": int(lab),
+                "probability": float(p[lab]),
+                "probabilities": [float(v) for v in p],
+            }
             for lab, p in zip(self.labels, self.probabilities, strict=True)
-        ]  # fmt: skip
+        ]
 
     def to_json(self) -> bytes:
         """``{"predictions": [...]}`` as UTF-8 JSON."""
@@ -146,8 +171,9 @@ class Predictor:
             offset += len(lookup)
         self.n_features = offset
         if offset != spec["n_features"]:
-            raise ValueError(f"artefact describes {offset} features, expected "
-                             f"{spec['n_features']}")  # fmt: skip
+            raise ValueError(
+                f"artefact describes {offset} features, expected {spec['n_features']}"
+            )
         self.known_columns = frozenset(self.numeric) | {
             name for name, _, _ in self.categorical
         }
@@ -214,8 +240,9 @@ def _numbers(name: str, values: Sequence[Any] | None, rows: int) -> np.ndarray:
         if value is None or (isinstance(value, str) and value.strip() in _EMPTY):
             out[i] = np.nan
         elif isinstance(value, bool):
-            raise InvalidRequestError(f"{name} in record {i + 1} is a boolean, "
-                                      "expected a number")  # fmt: skip
+            raise InvalidRequestError(
+                f"{name} in record {i + 1} is a boolean, expected a number"
+            )
         else:
             try:
                 out[i] = float(value)

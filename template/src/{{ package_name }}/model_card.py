@@ -46,8 +46,14 @@ def cross_hospital(
         else:
             auc = evaluation.auc(y_test, proba)
         accuracy = float((proba.argmax(axis=1) == y_test).mean())
-        results.append({"hospital": str(hospital), "rows": int(len(test)),
-                        "auc": auc, "accuracy": accuracy})  # fmt: skip
+        results.append(
+            {
+                "hospital": str(hospital),
+                "rows": int(len(test)),
+                "auc": auc,
+                "accuracy": accuracy,
+            }
+        )
     return results
 
 
@@ -64,8 +70,10 @@ def build(version: Any, lineage: dict[str, Any]) -> dict[str, Any]:
         "hold_out": {
             "rows": report["rows"],
             **{
-                name: {"value": item["value"],
-                       "ci95": item.get("confidence_interval_95")}  # fmt: skip
+                name: {
+                    "value": item["value"],
+                    "ci95": item.get("confidence_interval_95"),
+                }
                 for name, item in body.items()
                 if isinstance(item, dict) and "value" in item
             },
@@ -81,8 +89,10 @@ def build(version: Any, lineage: dict[str, Any]) -> dict[str, Any]:
             "rows_per_hospital": {
                 str(k): int(v) for k, v in frame["dataset"].value_counts().items()
             },
-            "class_balance": {str(k): int(v) for k, v in
-                              zip(*np.unique(y, return_counts=True), strict=True)},  # fmt: skip
+            "class_balance": {
+                str(k): int(v)
+                for k, v in zip(*np.unique(y, return_counts=True), strict=True)
+            },
             "missing_rate": {
                 c: round(float(frame[c].isna().mean()), 3)
                 for c in feature_columns()
@@ -99,8 +109,11 @@ def render_markdown(card: dict[str, Any]) -> str:
     """The card as Markdown."""
     target = card["target"]
     gate = card["quality_gate"]
-    what = ("any heart disease (num > 0)" if target == "binary"
-            else "heart-disease severity (num 0-4)")  # fmt: skip
+    what = (
+        "any heart disease (num > 0)"
+        if target == "binary"
+        else "heart-disease severity (num 0-4)"
+    )
     lines = [
         f"# Model card: version {card['version']}",
         "",
@@ -154,19 +167,24 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "## Calibration",
         "",
-        (f"Brier score {brier['value']:.3f} (lower is better; always predicting "
-         "the base rate scores about 0.25). " if brier else "")
+        (
+            f"Brier score {brier['value']:.3f} (lower is better; always predicting "
+            "the base rate scores about 0.25). "
+            if brier
+            else ""
+        )
         + "The reliability plot is `evaluation/calibration.png`.",
         "",
         "## Cross-hospital results (train on three hospitals, test on the fourth)",
         "",
         "| held-out hospital | rows | ROC AUC | accuracy |",
         "|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for row in card.get("cross_hospital", []):
         auc = "n/a" if row["auc"] is None else f"{row['auc']:.3f}"
-        lines.append(f"| {row['hospital']} | {row['rows']} | {auc} | "
-                     f"{row['accuracy']:.3f} |")  # fmt: skip
+        lines.append(
+            f"| {row['hospital']} | {row['rows']} | {auc} | {row['accuracy']:.3f} |"
+        )
     lines += [
         "",
         "## Quality gate",

@@ -29,9 +29,7 @@ class RunResult:
     seconds: float
 
 
-def run(
-    paths: Paths, config: ModelConfig, data: str | Path | None = None
-) -> RunResult:
+def run(paths: Paths, config: ModelConfig, data: str | Path | None = None) -> RunResult:
     """Run every step on ``data`` (or the project's data file, fetched if absent).
 
     Raises:
@@ -43,33 +41,53 @@ def run(
     build = paths.build
     split = config.split
     counts = preprocess.run(
-        paths.raw_data, build / "preprocess", target=config.target,
-        test_size=split.test_size, validation_size=split.validation_size,
+        paths.raw_data,
+        build / "preprocess",
+        target=config.target,
+        test_size=split.test_size,
+        validation_size=split.validation_size,
         seed=split.seed,
-    )  # fmt: skip
+    )
     train.run(
-        build / "preprocess" / "train", build / "model", target=config.target,
-        hyperparameters=config.hyperparameters, drop_columns=config.drop_columns,
-        seed=split.seed, validation_path=build / "preprocess" / "validation",
-    )  # fmt: skip
-    report = evaluate.run(
-        build / "model", build / "preprocess" / "test", build / "evaluation",
+        build / "preprocess" / "train",
+        build / "model",
+        target=config.target,
+        hyperparameters=config.hyperparameters,
+        drop_columns=config.drop_columns,
+        seed=split.seed,
+        validation_path=build / "preprocess" / "validation",
+    )
+    evaluate.run(
+        build / "model",
+        build / "preprocess" / "test",
+        build / "evaluation",
         quality_gate_auc=config.quality_gate_auc,
-    )  # fmt: skip
+    )
     lineage = {
-        "data": {"path": str(paths.raw_data.resolve()),
-                 "sha256": file_sha256(paths.raw_data), "rows_per_split": counts},  # fmt: skip
+        "data": {
+            "path": str(paths.raw_data.resolve()),
+            "sha256": file_sha256(paths.raw_data),
+            "rows_per_split": counts,
+        },
         "code": register.code_version(paths.root),
-        "split": {"seed": split.seed, "test_size": split.test_size,
-                  "validation_size": split.validation_size},  # fmt: skip
+        "split": {
+            "seed": split.seed,
+            "test_size": split.test_size,
+            "validation_size": split.validation_size,
+        },
     }
     version = register.run(
-        LocalRegistry(paths.registry), build / "model", build / "evaluation",
-        quality_gate_auc=config.quality_gate_auc, lineage=lineage,
-    )  # fmt: skip
+        LocalRegistry(paths.registry),
+        build / "model",
+        build / "evaluation",
+        quality_gate_auc=config.quality_gate_auc,
+        lineage=lineage,
+    )
     seconds = time.perf_counter() - started
     logger.info(
         "pipeline: version %d registered (%s) in %.1fs",
-        version.number, version.status, seconds,
-    )  # fmt: skip
+        version.number,
+        version.status,
+        seconds,
+    )
     return RunResult(version, version.package["metrics"], seconds)

@@ -49,8 +49,9 @@ class CaptureWriter:
         self._handle = None
         self._name = f"capture-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
 
-    def write(self, request: bytes, request_type: str, response: bytes,
-              response_type: str) -> None:  # fmt: skip
+    def write(
+        self, request: bytes, request_type: str, response: bytes, response_type: str
+    ) -> None:
         """Record one invocation (or skip it by sampling)."""
         if self.sample_percent < 100 and random.uniform(0, 100) >= self.sample_percent:
             return
@@ -87,8 +88,12 @@ class CaptureWriter:
 
 def _capture_part(body: bytes, content_type: str, mode: str) -> dict[str, str]:
     encoding = "CSV" if content_type.startswith(CSV) else "JSON"
-    return {"observedContentType": content_type, "mode": mode,
-            "data": body.decode("utf-8", errors="replace"), "encoding": encoding}  # fmt: skip
+    return {
+        "observedContentType": content_type,
+        "mode": mode,
+        "data": body.decode("utf-8", errors="replace"),
+        "encoding": encoding,
+    }
 
 
 def predict_body(predictor: Predictor, body: bytes, content_type: str) -> Prediction:
@@ -127,7 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         if self.path != "/invocations":
-            self._error(HTTPStatus.NOT_FOUND, f"no route POST {self.path}; use /invocations")
+            self._error(
+                HTTPStatus.NOT_FOUND, f"no route POST {self.path}; use /invocations"
+            )
             return
         try:
             body = self._read_body()
@@ -145,12 +152,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is None:
-            raise InvalidRequestError("a Content-Length header is required",
-                                      HTTPStatus.LENGTH_REQUIRED)  # fmt: skip
+            raise InvalidRequestError(
+                "a Content-Length header is required", HTTPStatus.LENGTH_REQUIRED
+            )
         try:
             size = int(length)
         except ValueError:
-            raise InvalidRequestError(f"Content-Length '{length}' is not a number") from None
+            raise InvalidRequestError(
+                f"Content-Length '{length}' is not a number"
+            ) from None
         if size > MAX_BODY_BYTES:
             self.close_connection = True
             raise InvalidRequestError(
@@ -178,21 +188,34 @@ class EndpointServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], predictor: Predictor,
-                 capture: CaptureWriter | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        address: tuple[str, int],
+        predictor: Predictor,
+        capture: CaptureWriter | None,
+    ) -> None:
         """Bind ``address`` and serve ``predictor``."""
         self.predictor = predictor
         self.capture = capture
         super().__init__(address, _Handler)
 
 
-def create_server(model_dir: Path, host: str = "127.0.0.1", port: int = 8080,
-                  capture_dir: Path | None = None,
-                  capture_percent: float = 100.0) -> EndpointServer:  # fmt: skip
+def create_server(
+    model_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    capture_dir: Path | None = None,
+    capture_percent: float = 100.0,
+) -> EndpointServer:
     """Load the model in ``model_dir`` and bind the endpoint (not yet serving)."""
     predictor = Predictor.load(model_dir)
     capture = CaptureWriter(capture_dir, capture_percent) if capture_dir else None
     server = EndpointServer((host, port), predictor, capture)
-    logger.info("serve: model %s on http://%s:%d (capture: %s)",
-                model_dir, host, server.server_address[1], capture_dir or "off")  # fmt: skip
+    logger.info(
+        "serve: model %s on http://%s:%d (capture: %s)",
+        model_dir,
+        host,
+        server.server_address[1],
+        capture_dir or "off",
+    )
     return server

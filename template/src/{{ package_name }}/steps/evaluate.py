@@ -57,9 +57,13 @@ def run(
     numbers = evaluation.headline(report, target)
     logger.info(
         "evaluate: %d hold-out rows, ROC AUC %.3f, accuracy %.3f, F1 %.3f -> %s [%.1fs]",
-        len(test), numbers["auc"], numbers["accuracy"], numbers["f1"], output_dir,
+        len(test),
+        numbers["auc"],
+        numbers["accuracy"],
+        numbers["f1"],
+        output_dir,
         facts["seconds"],
-    )  # fmt: skip
+    )
     return report
 
 
@@ -79,8 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=Path("/opt/ml/processing/model"))
     parser.add_argument("--test", default="/opt/ml/processing/test")
-    parser.add_argument("--output", type=Path,
-                        default=Path("/opt/ml/processing/evaluation"))  # fmt: skip
+    parser.add_argument(
+        "--output", type=Path, default=Path("/opt/ml/processing/evaluation")
+    )
     parser.add_argument("--quality-gate-auc", type=float, default=None)
     args = parser.parse_args(argv)
     run(args.model, args.test, args.output, quality_gate_auc=args.quality_gate_auc)

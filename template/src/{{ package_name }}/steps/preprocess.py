@@ -39,15 +39,16 @@ def run(
     """
     with timed("preprocess") as facts:
         frame = validate(read_csv(resolve_input(input_path)))
-        held_out = test_size + validation_size
+        n_test = round(len(frame) * test_size)
+        n_validation = round(len(frame) * validation_size)
         train, rest = train_test_split(
-            frame, test_size=held_out, stratify=label(frame, target), random_state=seed
+            frame,
+            test_size=n_test + n_validation,
+            stratify=label(frame, target),
+            random_state=seed,
         )
         validation, test = train_test_split(
-            rest,
-            test_size=test_size / held_out,
-            stratify=label(rest, target),
-            random_state=seed,
+            rest, test_size=n_test, stratify=label(rest, target), random_state=seed
         )
         counts = {}
         for name, part in zip(SPLITS, (train, validation, test), strict=True):
@@ -58,9 +59,14 @@ def run(
     logger.info(
         "preprocess: %d rows -> train %d, validation %d, test %d (seed %d) in %s "
         "[%.1fs]",
-        len(frame), counts["train"], counts["validation"], counts["test"], seed,
-        output_dir, facts["seconds"],
-    )  # fmt: skip
+        len(frame),
+        counts["train"],
+        counts["validation"],
+        counts["test"],
+        seed,
+        output_dir,
+        facts["seconds"],
+    )
     return counts
 
 
@@ -72,7 +78,9 @@ def resolve_input(path: Path | str) -> Path | str:
     if path.is_dir():
         files = sorted(path.glob("*.csv"))
         if len(files) != 1:
-            raise DataError(f"expected exactly one CSV file in {path}, found {len(files)}")
+            raise DataError(
+                f"expected exactly one CSV file in {path}, found {len(files)}"
+            )
         return files[0]
     return path
 
@@ -88,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     run(
-        args.input, args.output, target=args.target, test_size=args.test_size,
-        validation_size=args.validation_size, seed=args.seed,
-    )  # fmt: skip
+        args.input,
+        args.output,
+        target=args.target,
+        test_size=args.test_size,
+        validation_size=args.validation_size,
+        seed=args.seed,
+    )
 
 
 if __name__ == "__main__":

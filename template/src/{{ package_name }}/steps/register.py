@@ -46,13 +46,21 @@ def code_version(root: Path) -> dict[str, Any]:
     facts: dict[str, Any] = {"package_version": version}
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-            check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-            capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         facts.update(git_commit=commit, git_dirty=bool(dirty))
     except (OSError, subprocess.SubprocessError):
         facts["git_commit"] = None
@@ -76,8 +84,12 @@ def run(
         metadata_ = {
             "target": target,
             "metrics": evaluation.headline(report, target),
-            "quality_gate": {"metric": "auc", "threshold": quality_gate_auc,
-                             "value": auc, "passed": True},  # fmt: skip
+            "quality_gate": {
+                "metric": "auc",
+                "threshold": quality_gate_auc,
+                "value": auc,
+                "passed": True,
+            },
             "hyperparameters": summary["hyperparameters"],
             "lineage": lineage,
         }
@@ -85,6 +97,9 @@ def run(
         write_model_card(version, lineage)
     logger.info(
         "register: version %d, ROC AUC %.3f, status %s [%.1fs]",
-        version.number, auc, version.status, facts["seconds"],
-    )  # fmt: skip
+        version.number,
+        auc,
+        version.status,
+        facts["seconds"],
+    )
     return version

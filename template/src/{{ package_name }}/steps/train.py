@@ -65,9 +65,11 @@ def run(
             "hyperparameters": hyperparameters,
             "seed": seed,
             "train_rows": len(train),
-            "libraries": {"scikit-learn": sklearn.__version__,
-                          "xgboost": xgboost.__version__},
-        }  # fmt: skip
+            "libraries": {
+                "scikit-learn": sklearn.__version__,
+                "xgboost": xgboost.__version__,
+            },
+        }
         if validation_path is not None:
             validation = validate(read_csv(resolve_input(validation_path)))
             proba = pipeline.predict_proba(validation[columns])
@@ -76,9 +78,12 @@ def run(
         (model_dir / MODEL_CARD_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     logger.info(
         "train: %d rows, %d features, validation ROC AUC %s -> %s [%.1fs]",
-        len(train), len(columns), _format(summary.get("validation_auc")), model_dir,
+        len(train),
+        len(columns),
+        _format(summary.get("validation_auc")),
+        model_dir,
         facts["seconds"],
-    )  # fmt: skip
+    )
     return summary
 
 
@@ -99,7 +104,9 @@ def parse_hyperparameters(raw: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str):
             try:
                 number = float(value)
-                value = int(number) if number.is_integer() and "." not in value else number
+                value = (
+                    int(number) if number.is_integer() and "." not in value else number
+                )
             except ValueError:
                 pass
         parsed[key] = value
@@ -110,21 +117,38 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the SageMaker training job (the container's ``train``)."""
     parser = argparse.ArgumentParser(description=__doc__)
     env = os.environ.get
-    parser.add_argument("--train", default=env("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    parser.add_argument(
+        "--train", default=env("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+    )
     parser.add_argument("--validation", default=env("SM_CHANNEL_VALIDATION"))
-    parser.add_argument("--model-dir", type=Path, default=Path(env("SM_MODEL_DIR", "/opt/ml/model")))
-    parser.add_argument("--hyperparameters", type=Path,
-                        default=Path("/opt/ml/input/config/hyperparameters.json"))  # fmt: skip
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(env("SM_MODEL_DIR", "/opt/ml/model"))
+    )
+    parser.add_argument(
+        "--hyperparameters",
+        type=Path,
+        default=Path("/opt/ml/input/config/hyperparameters.json"),
+    )
     args = parser.parse_args(argv)
-    raw = json.loads(args.hyperparameters.read_text()) if args.hyperparameters.is_file() else {}
+    raw = (
+        json.loads(args.hyperparameters.read_text())
+        if args.hyperparameters.is_file()
+        else {}
+    )
     hyperparameters = parse_hyperparameters(raw)
     target = str(hyperparameters.pop("target", env("TARGET", "binary")))
     seed = int(hyperparameters.pop("seed", 42))
     validation = args.validation
     if validation is None and Path("/opt/ml/input/data/validation").is_dir():
         validation = "/opt/ml/input/data/validation"
-    run(args.train, args.model_dir, target=target, hyperparameters=hyperparameters,
-        seed=seed, validation_path=validation)  # fmt: skip
+    run(
+        args.train,
+        args.model_dir,
+        target=target,
+        hyperparameters=hyperparameters,
+        seed=seed,
+        validation_path=validation,
+    )
 
 
 if __name__ == "__main__":
