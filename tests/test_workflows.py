@@ -333,6 +333,8 @@ def test_infra_plans_pull_requests_and_applies_in_stage_order(
     assert jobs["apply-production"]["environment"] == "production"
     plan_script = jobs["plan"]["steps"][-1]["run"]
     assert "GITHUB_STEP_SUMMARY" in plan_script and "-lock=false" in plan_script
+    assert "-backend-config=backend.hcl" in plan_script
+    assert "-backend-config=backend.hcl" in jobs["apply-dev"]["steps"][-1]["run"]
 
 
 def test_template_update_keeps_conflicts_inline(default_project: Path) -> None:
