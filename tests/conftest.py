@@ -23,7 +23,7 @@ Render = Callable[..., Path]
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep user settings, git identity and AWS out of every test."""
     settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
-    settings.write_text("")
+    settings.write_text("{}\n")
     saved = dict(os.environ)
     os.environ.update(
         {
