@@ -23,6 +23,7 @@ TEMPLATE_PARTS = ["copier.yml", "template", "extensions", "hooks"]
 FIXTURE = "UPDATE-FIXTURE.md"
 ADDED = "UPDATE-ADDED.md"
 REMOVABLE = "UPDATE-REMOVABLE.md"
+RETIRED = "UPDATE-RETIRED.md"
 CHANGELOG = "CHANGELOG.md"
 OLD_LINE = "The template words this line one way."
 NEW_LINE = "The template words this line another way."
@@ -87,6 +88,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     page = repo / "template" / f"{FIXTURE}.jinja"
     page.write_text(fixture_page("release_notes_title", OLD_LINE))
     (repo / "template" / REMOVABLE).write_text("A page a team may delete.\n")
+    (repo / "template" / RETIRED).write_text("A page v1.1.0 removes.\n")
     commit_and_tag(repo, "v1.0.0")
 
     settings = copier_yml.read_text()
@@ -95,6 +97,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copier_yml.write_text(settings.replace("release_notes_title:", "notes_title:"))
     page.write_text(fixture_page("notes_title", NEW_LINE))
     (repo / "template" / ADDED).write_text("A page added in v1.1.0.\n")
+    (repo / "template" / RETIRED).unlink()
     changelog = repo / "template" / "CHANGELOG.md.jinja"
     changelog.write_text(changelog.read_text() + "- A line added in v1.1.0.\n")
     commit_and_tag(repo, "v1.1.0")
@@ -174,11 +177,12 @@ def test_update_of_an_untouched_project_brings_only_the_template_change(
 
     update(project, "v1.1.0")
 
-    assert sorted(status(project)) == [
+    assert set(status(project)) == {
         " M .copier-answers.yml",
+        f" D {RETIRED}",
         f" M {FIXTURE}",
         f"?? {ADDED}",
-    ]
+    }
     assert changed_lines(project, FIXTURE) == [f"-{OLD_LINE}", f"+{NEW_LINE}"]
     assert changed_lines(project, ".copier-answers.yml") == [
         "-_commit: v1.0.0",
@@ -226,11 +230,12 @@ def test_update_keeps_edits_that_do_not_collide(project: Path) -> None:
 
     update(project, "v1.1.0")
 
-    assert sorted(status(project)) == [
+    assert set(status(project)) == {
         " M .copier-answers.yml",
+        f" D {RETIRED}",
         f" M {FIXTURE}",
         f"?? {ADDED}",
-    ]
+    }
     assert changed_lines(project, FIXTURE) == [f"-{OLD_LINE}", f"+{NEW_LINE}"]
     assert (project / FIXTURE).read_text() == kept[FIXTURE].replace(OLD_LINE, NEW_LINE)
     for relative, text in kept.items():
@@ -255,11 +260,12 @@ def test_update_marks_colliding_edits_inline(project: Path) -> None:
     ) in text
     assert text.startswith("# Heart notes\n\nA first paragraph")
     assert text.endswith("A last paragraph the template never changes.\n")
-    assert status(project) == [
+    assert set(status(project)) == {
         " M .copier-answers.yml",
+        f" D {RETIRED}",
         f"UU {FIXTURE}",
         f"?? {ADDED}",
-    ]
+    }
     assert not list(project.rglob("*.rej"))
 
 
@@ -322,3 +328,15 @@ def test_update_runs_no_task(project: Path) -> None:
     assert "validate_aws.py" not in completed.stderr
     assert "terraform_init.py" not in completed.stderr
     assert "AWS access check" not in completed.stdout
+
+
+def test_update_deletes_an_edited_file_the_release_removes(project: Path) -> None:
+    append(project, RETIRED, "A line the team added.")
+    git(project, "commit", "-q", "-am", "The team edits a page v1.1.0 removes")
+
+    update(project, "v1.1.0")
+
+    assert not (project / RETIRED).exists()
+    assert f" D {RETIRED}" in status(project)
+    git(project, "restore", RETIRED)
+    assert (project / RETIRED).read_text().endswith("A line the team added.\n")
