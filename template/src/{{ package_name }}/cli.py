@@ -175,17 +175,13 @@ def _serve(args: argparse.Namespace) -> None:
         _model_dir(args), args.host, args.port, capture_dir, args.capture_percent
     )
     print(
-        f"serving on http://{args.host}:{server.server_address[1]} (Ctrl-C stops)",
+        f"serving on http://{args.host}:{server.port} (Ctrl-C stops)",
         flush=True,
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()  # returns on Ctrl-C or SIGTERM
     finally:
         server.server_close()
-        if server.capture is not None:
-            server.capture.close()
 
 
 def _predict(args: argparse.Namespace) -> None:

@@ -11,8 +11,10 @@ capture writes to S3 (``captureData.endpointInput`` / ``endpointOutput`` and
 ``eventMetadata``), under ``<capture_dir>/AllTraffic/YYYY/MM/DD/HH/``, so the
 same monitoring code reads local and SageMaker captures.
 
-The server needs only numpy and XGBoost at request time: no pandas, no
-scikit-learn. The same module serves in the SageMaker container (port 8080).
+The endpoint is a plain ASGI application served by uvicorn (with httptools
+and uvloop where installed): no web framework, and only numpy and libxgboost
+at request time, no pandas or scikit-learn. The same module serves in the
+SageMaker container (port 8080).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import json
 import logging
 import os
 import random
+import socket
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidRequestError
 from .inference import Prediction, Predictor, parse_csv, parse_json
@@ -120,84 +124,167 @@ def _response_type(accept: str | None) -> str:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: one connection, many requests
-    server: EndpointServer
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path == "/ping":
-            self._send(HTTPStatus.OK, b'{"status": "healthy"}', JSON)
-        else:
-            self._error(HTTPStatus.NOT_FOUND, f"no route GET {self.path}; use /ping")
 
-    def do_POST(self) -> None:  # noqa: N802
-        if self.path != "/invocations":
-            self._error(
-                HTTPStatus.NOT_FOUND, f"no route POST {self.path}; use /invocations"
-            )
+class Endpoint:
+    """The ASGI application: ``/ping`` and ``/invocations``."""
+
+    def __init__(self, predictor: Predictor, capture: CaptureWriter | None) -> None:
+        """Serve ``predictor``; capture traffic with ``capture`` if given."""
+        self.predictor = predictor
+        self.capture = capture
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Receive, send: Send
+    ) -> None:
+        """Answer one HTTP request."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
             return
+        path, method = scope["path"], scope["method"]
+        if path == "/ping" and method == "GET":
+            await _send(send, HTTPStatus.OK, b'{"status": "healthy"}', JSON)
+        elif path == "/invocations" and method == "POST":
+            await self._invoke(scope, receive, send)
+        elif path in ("/ping", "/invocations"):
+            await _error(
+                send,
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                f"{method} is not allowed on {path}",
+            )
+        else:
+            await _error(
+                send,
+                HTTPStatus.NOT_FOUND,
+                f"no route {method} {path}; use GET /ping or POST /invocations",
+            )
+
+    async def _invoke(
+        self, scope: dict[str, Any], receive: Receive, send: Send
+    ) -> None:
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+        }
         try:
-            body = self._read_body()
-            content_type = self.headers.get("Content-Type") or CSV
-            answer_type = _response_type(self.headers.get("Accept"))
-            prediction = predict_body(self.server.predictor, body, content_type)
+            body = await _read_body(headers, receive)
+            content_type = headers.get("content-type") or CSV
+            answer_type = _response_type(headers.get("accept"))
+            prediction = predict_body(self.predictor, body, content_type)
         except InvalidRequestError as error:
-            self._error(error.status, str(error))
+            await _error(send, error.status, str(error))
             return
         payload = prediction.to_json() if answer_type == JSON else prediction.to_csv()
-        self._send(HTTPStatus.OK, payload, answer_type)
-        if self.server.capture is not None:
-            self.server.capture.write(body, content_type, payload, answer_type)
+        await _send(send, HTTPStatus.OK, payload, answer_type)
+        if self.capture is not None:
+            self.capture.write(body, content_type, payload, answer_type)
 
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise InvalidRequestError(
-                "a Content-Length header is required", HTTPStatus.LENGTH_REQUIRED
-            )
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.capture is not None:
+                    self.capture.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read_body(headers: dict[str, str], receive: Receive) -> bytes:
+    length = headers.get("content-length")
+    if length is not None:
         try:
-            size = int(length)
+            declared = int(length)
         except ValueError:
             raise InvalidRequestError(
                 f"Content-Length '{length}' is not a number"
             ) from None
-        if size > MAX_BODY_BYTES:
-            self.close_connection = True
+        if declared > MAX_BODY_BYTES:
             raise InvalidRequestError(
-                f"the body has {size} bytes; at most {MAX_BODY_BYTES} are accepted",
+                f"the body has {declared} bytes; at most {MAX_BODY_BYTES} are accepted",
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             )
-        return self.rfile.read(size)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise InvalidRequestError(
+                f"the body exceeds {MAX_BODY_BYTES} bytes",
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
-    def _error(self, status: int, message: str) -> None:
-        self._send(status, json.dumps({"error": message}).encode(), JSON)
 
-    def _send(self, status: int, payload: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+async def _send(send: Send, status: int, payload: bytes, content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(status),
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        logger.debug("%s %s", self.address_string(), format % args)
+
+async def _error(send: Send, status: int, message: str) -> None:
+    await _send(send, status, json.dumps({"error": message}).encode(), JSON)
 
 
-class EndpointServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding one predictor and one capture writer."""
+class EndpointServer:
+    """uvicorn serving an :class:`Endpoint` on a socket bound up front."""
 
-    daemon_threads = True
+    def __init__(self, endpoint: Endpoint, host: str, port: int) -> None:
+        """Bind ``host:port`` now (port 0 picks a free port), serve later."""
+        import uvicorn
 
-    def __init__(
-        self,
-        address: tuple[str, int],
-        predictor: Predictor,
-        capture: CaptureWriter | None,
-    ) -> None:
-        """Bind ``address`` and serve ``predictor``."""
-        self.predictor = predictor
-        self.capture = capture
-        super().__init__(address, _Handler)
+        self.endpoint = endpoint
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.socket.listen(2048)  # connections queue until uvicorn starts accepting
+        self.host, self.port = host, self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            endpoint,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            http=_best("httptools", "h11"),
+            loop=_best("uvloop", "asyncio"),
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+
+    @property
+    def capture(self) -> CaptureWriter | None:
+        """The capture writer, if capture is on."""
+        return self.endpoint.capture
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` (or SIGINT / SIGTERM in the main thread)."""
+        self._server.run(sockets=[self.socket])
+
+    def shutdown(self) -> None:
+        """Ask the server to stop after the requests in flight."""
+        self._server.should_exit = True
+
+    def server_close(self) -> None:
+        """Close the listening socket."""
+        self.socket.close()
+
+
+def _best(preferred: str, fallback: str) -> str:
+    import importlib.util
+
+    return preferred if importlib.util.find_spec(preferred) else fallback
 
 
 def create_server(
@@ -210,12 +297,12 @@ def create_server(
     """Load the model in ``model_dir`` and bind the endpoint (not yet serving)."""
     predictor = Predictor.load(model_dir)
     capture = CaptureWriter(capture_dir, capture_percent) if capture_dir else None
-    server = EndpointServer((host, port), predictor, capture)
+    server = EndpointServer(Endpoint(predictor, capture), host, port)
     logger.info(
         "serve: model %s on http://%s:%d (capture: %s)",
         model_dir,
         host,
-        server.server_address[1],
+        server.port,
         capture_dir or "off",
     )
     return server
