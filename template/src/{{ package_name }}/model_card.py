@@ -136,9 +136,16 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
     ]
     data = card.get("training_data")
+    splits = card["lineage"].get("data", {}).get("rows_per_split")
     if data:
+        used = (
+            f" (the model trained on {splits['train']}; {splits['test']} were held "
+            "out for the metrics below)"
+            if splits
+            else ""
+        )
         lines += [
-            f"UCI heart-disease data, {data['rows']} patients. Rows per hospital: "
+            f"UCI heart-disease data, {data['rows']} patients{used}. Rows per hospital: "
             + ", ".join(f"{k} {v}" for k, v in data["rows_per_hospital"].items())
             + ". Class balance: "
             + ", ".join(f"class {k}: {v}" for k, v in data["class_balance"].items())
@@ -191,6 +198,12 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         f"Hold-out ROC AUC {gate['value']:.3f} against a gate of "
         f"{gate['threshold']:.3f}: {'passed' if gate['passed'] else 'failed'}.",
+        "",
+        "## Monitoring",
+        "",
+        "`model/baseline.json` holds the training rows' per-feature distributions "
+        "and out-of-fold predicted probabilities; `monitor --stage <stage>` "
+        "compares an endpoint's captured traffic with it.",
         "",
         "## Known limitations",
         "",
