@@ -124,3 +124,47 @@ def test_batch_prediction_covers_every_row(project, trained, heart_data, tmp_pat
     lines = output.read_text().splitlines()
     assert lines[0] == "id,label,probability"
     assert len(lines) == 921
+
+
+PARITY_SCRIPT = """
+import json, sys
+import joblib, numpy as np
+from pathlib import Path
+from heart_disease_risk.data import read_csv, validate
+from heart_disease_risk.features import feature_columns
+from heart_disease_risk.inference import Predictor, parse_csv
+
+model = Path("registry/versions/1/model")
+pipeline, fast = joblib.load(model / "pipeline.joblib"), Predictor.load(model)
+raw_csv = Path(sys.argv[1]).read_bytes()
+frame = validate(read_csv(sys.argv[1]))
+expected = pipeline.predict_proba(frame[feature_columns()])
+got = fast.predict(parse_csv(raw_csv)).probabilities  # the raw file, as a client sends it
+
+odd = frame.head(40).copy()
+odd.loc[0:9, "cp"] = "never seen"
+odd.loc[10:19, ["chol", "trestbps", "thalch", "oldpeak", "ca"]] = np.nan
+odd.loc[20:29, ["sex", "thal", "slope", "fbs", "exang", "restecg"]] = np.nan
+odd.loc[30:39, "thal"] = "unknown defect"
+odd_expected = pipeline.predict_proba(odd[feature_columns()])
+odd_got = fast.predict({c: odd[c].tolist() for c in feature_columns()}).probabilities
+print(json.dumps({
+    "rows": len(frame),
+    "max_abs_diff": float(np.abs(expected - got).max()),
+    "odd_max_abs_diff": float(np.abs(odd_expected - odd_got).max()),
+    "booster": type(fast.booster).__name__,
+}))
+"""
+
+
+def test_fast_path_matches_the_sklearn_pipeline_on_every_real_row(project, trained,
+                                                                  heart_data):
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", PARITY_SCRIPT, str(heart_data)], cwd=project, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    parity = json.loads(result.stdout)
+    assert parity == {"rows": 920, "max_abs_diff": 0.0, "odd_max_abs_diff": 0.0,
+                      "booster": "NativeBooster"}
