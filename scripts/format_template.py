@@ -7,7 +7,8 @@ package name back into ``{{ package_name }}``. Only files whose Jinja is
 limited to the package name are copied back; others are listed for a manual
 look.
 
-Usage: .venv/bin/python scripts/format_template.py
+Usage: .venv/bin/python scripts/format_template.py [TEMPLATE_PATH ...]
+(paths relative to template/, e.g. tests/test_serve.py.jinja; default: all)
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ MARKER = "{{ package_name }}"
 
 
 def main() -> int:
-    """Render, format, copy back; return 1 if some files need a manual look."""
+    """Render, format, copy back; list the files that need a manual look."""
+    only = set(sys.argv[1:])
     with tempfile.TemporaryDirectory() as temporary:
         project = Path(temporary) / "project"
         copier.run_copy(str(ROOT), project, defaults=True, unsafe=True,
@@ -41,6 +43,8 @@ def main() -> int:
             ):
                 continue
             relative = source.relative_to(TEMPLATE).as_posix()
+            if only and relative not in only:
+                continue
             rendered = project / relative.replace(MARKER, PACKAGE).removesuffix(".jinja")
             if not rendered.is_file():
                 continue  # an optional part the default answers do not render
