@@ -185,7 +185,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from .inference import Predictor, parse_csv, parse_json
+    from .inference import Predictor, parse_json, predict_batch
 
     predictor = Predictor.load(_model_dir(args))
     if args.record:
@@ -198,9 +198,7 @@ def _predict(args: argparse.Namespace) -> None:
             )
         )
         return
-    columns = parse_csv(Path(args.input).read_bytes())
-    prediction = predictor.predict(columns)
-    ids = columns.get("id")
+    prediction, ids = predict_batch(predictor, Path(args.input).read_bytes())
     lines = prediction.to_csv().decode().splitlines()
     header = "label,probability" + (
         ""
