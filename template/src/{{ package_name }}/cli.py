@@ -1,8 +1,15 @@
 """The project's command line: one command, a subcommand per everyday task.
 
 Errors the project raises on purpose print as one line on stderr and exit
-non-zero (2: configuration, 3: quality gate, 1: anything else); a traceback
-means a bug. ``-v`` shows DEBUG details.
+non-zero; a traceback means a bug. ``-v`` shows DEBUG details. Exit codes:
+
+* 0: done.
+* 1: an error (data, registry, AWS or any other the project raises).
+* 2: configuration (a wrong value in a configuration file, option or
+  environment variable).
+* 3: quality gate (the model was not good enough to register).
+* 4: drift, or model quality worse than registered (``monitor``).
+* 130: interrupted.
 """
 
 from __future__ import annotations

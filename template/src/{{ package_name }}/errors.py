@@ -40,6 +40,15 @@ class QualityGateError(ProjectError):
     exit_code = 3
 
 
+class DriftDetected(ProjectError):
+    """Captured traffic crossed a monitoring threshold: drift or worse model quality.
+
+    Its own exit code lets a scheduler tell "look at the report" from a failure.
+    """
+
+    exit_code = 4
+
+
 class RegistryError(ProjectError):
     """A model version does not exist or cannot change as asked."""
 

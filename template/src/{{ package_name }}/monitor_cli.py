@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .config import STAGES, Paths, load_model_config
+from .errors import DriftDetected
 
 
 def _time(text: str) -> Any:
-    from .monitor import parse_time
+    from .captures import parse_time
 
     try:
         return parse_time(text)
@@ -37,7 +38,7 @@ def _registered(model_dir: Path) -> dict[str, Any] | None:
 
 
 def _monitor(args: argparse.Namespace) -> None:
-    from .monitor import DriftDetected, Thresholds, run
+    from .monitor import Thresholds, run
     from .registry import LocalRegistry
 
     paths = Paths.discover()
