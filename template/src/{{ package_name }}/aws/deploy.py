@@ -270,7 +270,6 @@ class _Rollout:
         self.created.append(("endpoint-config", self.name))
 
         endpoint = self.target.endpoint_name
-        self.endpoint_touched = True
         if self.previous is None:
             with aws_call(f"creating endpoint {endpoint}"):
                 sagemaker.create_endpoint(
@@ -278,7 +277,10 @@ class _Rollout:
                 )
         else:
             self._update(self.name, rollback_alarms=True)
-        wait_in_service(self.clients, endpoint, self.poll_seconds, self.timeout_seconds)
+        self.endpoint_touched = True
+        wait_in_service(
+            self.clients, endpoint, self.poll_seconds, self.timeout_seconds, self.name
+        )
         smoke_test(self.clients, endpoint)
         if self.previous is not None:
             self._retag()
@@ -333,7 +335,11 @@ class _Rollout:
             elif self.endpoint_touched:
                 self._update(self.previous, rollback_alarms=False)
                 wait_in_service(
-                    self.clients, endpoint, self.poll_seconds, self.timeout_seconds
+                    self.clients,
+                    endpoint,
+                    self.poll_seconds,
+                    self.timeout_seconds,
+                    self.previous,
                 )
                 steps.append(f"{endpoint} is back on {self.previous}")
             for kind, name in reversed(self.created):
@@ -353,24 +359,35 @@ class _Rollout:
 
 
 def wait_in_service(
-    clients: Clients, endpoint: str, poll_seconds: float, timeout_seconds: float
+    clients: Clients,
+    endpoint: str,
+    poll_seconds: float,
+    timeout_seconds: float,
+    expected_config: str | None = None,
 ) -> None:
-    """Wait until ``endpoint`` is InService; raise if it fails or takes too long."""
+    """Wait until ``endpoint`` is InService on ``expected_config``.
+
+    Raises:
+        AwsError: The endpoint failed, SageMaker is rolling the update back (a
+            rollback alarm fired), or it took longer than ``timeout_seconds``.
+    """
     deadline = time.monotonic() + timeout_seconds
     while True:
         with aws_call(f"describing endpoint {endpoint}"):
             described = clients.sagemaker.describe_endpoint(EndpointName=endpoint)
         status = described["EndpointStatus"]
-        if status == "InService":
+        running = described.get("EndpointConfigName")
+        if status == "InService" and expected_config in (None, running):
             return
-        if status in ("Failed", "OutOfService"):
+        if status in ("Failed", "OutOfService", "RollingBack", "UpdateRollbackFailed"):
             reason = described.get("FailureReason", "no reason given")
             raise AwsError(f"endpoint {endpoint} is {status}: {reason}")
         if time.monotonic() > deadline:
             raise AwsError(
-                f"endpoint {endpoint} still {status} after {timeout_seconds:.0f}s"
+                f"endpoint {endpoint} is {status} on {running} after "
+                f"{timeout_seconds:.0f}s, not InService on {expected_config}"
             )
-        logger.debug("endpoint %s is %s", endpoint, status)
+        logger.debug("endpoint %s is %s on %s", endpoint, status, running)
         time.sleep(poll_seconds)
 
 
