@@ -139,15 +139,11 @@ def test_image_lock_matches_the_tested_versions(default_project: Path):
         for line in pyproject["project"]["optional-dependencies"]["test"]
         if "==" in line
     )
-    runtime = (
-        "numpy",
-        "pandas",
-        "scikit-learn",
-        "xgboost-cpu",
-        "scipy",
-        "matplotlib",
-        "pyyaml",
-    )
+    rendered = tomllib.loads((default_project / "pyproject.toml").read_text())
+    runtime = [
+        re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower()
+        for requirement in rendered["project"]["dependencies"]
+    ]
     assert {name: locked.get(name) for name in runtime} == {
         name: tested[name] for name in runtime
     }

@@ -13,6 +13,10 @@ from conftest import render_template
 BAD_ANSWERS = [
     # (question, bad value, part of the message)
     ("project_name", "   ", "cannot be empty"),
+    ("project_name", "Heart\nRisk", "line break, control or invisible"),
+    ("project_name", "Heart\u202eRisk", "line break, control or invisible"),
+    ("description", "d" * 201, "at most 200"),
+    ("author_email", 'x"@evil.com', "is not an e-mail address"),
     ("project_slug", "Heart Disease", "is not a slug"),
     ("project_slug", "-heart", "is not a slug"),
     ("project_slug", "heart--risk", "is not a slug"),

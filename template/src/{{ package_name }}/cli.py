@@ -18,6 +18,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,7 +61,7 @@ def _pipeline_run(args: argparse.Namespace) -> None:
         f"registered version {result.version.number} ({result.version.status}): "
         f"{metrics}; {result.seconds:.1f}s\n"
         f"report: {result.version.evaluation_dir / 'report.html'}\n"
-        f"next: approve it with 'models approve {result.version.number}'"
+        f"next: approve it with '{_prog()} models approve {result.version.number}'"
     )
 
 
@@ -130,13 +131,16 @@ def _models_list(args: argparse.Namespace) -> None:
     if not versions:
         print("no model versions yet; run 'pipeline run'")
         return
-    print(f"{'version':>7}  {'status':<22} {'auc':>6} {'accuracy':>8}  created  stages")
+    print(
+        f"{'version':>7}  {'status':<22} {'auc':>6} {'accuracy':>8}  "
+        f"{'created':<25}  stages"
+    )
     for v in versions:
         metrics = v.package.get("metrics", {})
         on = ",".join(s for s, n in stages.items() if n == v.number)
         print(
             f"{v.number:>7}  {v.status:<22} {metrics.get('auc', 0):>6.3f} "
-            f"{metrics.get('accuracy', 0):>8.3f}  {v.package['created']}  {on}"
+            f"{metrics.get('accuracy', 0):>8.3f}  {v.package['created']:<25}  {on}"
         )
 
 
@@ -178,8 +182,15 @@ def _serve(args: argparse.Namespace) -> None:
             if args.capture_dir
             else (Paths.discover().captures / args.stage)
         )
+    version = None if args.model_dir else str(_registry().deployed(args.stage).number)
     server = create_server(
-        _model_dir(args), args.host, args.port, capture_dir, args.capture_percent
+        _model_dir(args),
+        args.host,
+        args.port,
+        capture_dir,
+        args.capture_percent,
+        strict=not args.lenient,
+        version=version,
     )
     print(
         f"serving on http://{args.host}:{server.port} (Ctrl-C stops)",
@@ -196,7 +207,9 @@ def _predict(args: argparse.Namespace) -> None:
 
     predictor = Predictor.load(_model_dir(args))
     if args.record:
-        prediction = predictor.predict(parse_json(args.record.encode()))
+        prediction = predictor.predict(
+            parse_json(args.record.encode()), not args.lenient
+        )
         print(
             json.dumps(
                 prediction.records()[0]
@@ -205,7 +218,9 @@ def _predict(args: argparse.Namespace) -> None:
             )
         )
         return
-    prediction, ids = predict_batch(predictor, Path(args.input).read_bytes())
+    prediction, ids = predict_batch(
+        predictor, Path(args.input).read_bytes(), not args.lenient
+    )
     lines = prediction.to_csv().decode().splitlines()
     header = "label,probability" + (
         ""
@@ -227,6 +242,10 @@ def _report(args: argparse.Namespace) -> None:
     version = _registry().get(args.version)
     print((version.evaluation_dir / "report.md").read_text(encoding="utf-8"))
     print(f"HTML: {version.evaluation_dir / 'report.html'}")
+
+
+def _prog() -> str:
+    return __package__.replace("_", "-")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,8 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_models_show)
     for name in ("approve", "reject"):
         sub = model_commands.add_parser(name, help=f"{name} a version")
-        sub.add_argument("version")
-        sub.add_argument("--description", default="", help="why")
+        sub.add_argument("version", help="number or 'latest'")
+        sub.add_argument(
+            "--description", default="", help="why, kept in the version's history"
+        )
         sub.set_defaults(handler=_models_status, command_name=name)
 
     deploy = commands.add_parser("deploy", help="point a local stage at a version")
@@ -287,11 +308,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="the local endpoint of a stage")
     _add_model_source(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0 exposes it to the network)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=8080,
+        help="TCP port, 0 for any free one (default 8080)",
+    )
     serve.add_argument("--capture-dir", help="default: captures/<stage>")
-    serve.add_argument("--capture-percent", type=float, default=100.0)
-    serve.add_argument("--no-capture", action="store_true")
+    serve.add_argument(
+        "--capture-percent",
+        type=_percent,
+        default=100.0,
+        help="share of requests to capture, 0-100 (default 100)",
+    )
+    serve.add_argument("--no-capture", action="store_true", help="capture nothing")
+    _add_lenient(serve)
     serve.set_defaults(handler=_serve)
 
     predict = commands.add_parser("predict", help="predict one record or a CSV file")
@@ -302,10 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--output", help="CSV file for batch results (default: stdout)"
     )
+    _add_lenient(predict)
     predict.set_defaults(handler=_predict)
 
     report = commands.add_parser("report", help="print a version's evaluation report")
-    report.add_argument("version", nargs="?", default="latest")
+    report.add_argument(
+        "version", nargs="?", default="latest", help="number or 'latest' (default)"
+    )
     report.set_defaults(handler=_report)
 
     for name in EXTENSIONS:
@@ -317,6 +356,29 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.add_commands(commands)
     return parser
+
+
+def _add_lenient(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="predict even for numbers outside the data's ranges and unknown "
+        "categories (encoded as unseen) instead of refusing them",
+    )
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0-65535)")
+    return port
+
+
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a percentage (0-100)")
+    return value
 
 
 def _add_model_source(parser: argparse.ArgumentParser) -> None:
@@ -338,6 +400,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProjectError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # a file or port the user named: not a bug
+        if isinstance(error, BrokenPipeError):  # e.g. `... | head`: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

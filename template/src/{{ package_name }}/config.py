@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .schema import COLUMNS
 
 TARGETS = ("binary", "severity")
 STAGES = ("staging", "production")
@@ -45,6 +46,47 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise ConfigError(f"{path} must hold a mapping, not {type(content).__name__}")
     return content
+
+
+MODEL_KEYS = (
+    "target",
+    "quality_gate_auc",
+    "split",
+    "drop_columns",
+    "hyperparameters",
+    "monitoring",
+)
+SPLIT_KEYS = ("test_size", "validation_size", "seed")
+# XGBoost hyperparameters the model accepts, with their sensible ranges.
+HYPERPARAMETERS: dict[str, tuple[float, float]] = {
+    "max_depth": (1, 16),
+    "n_estimators": (1, 5000),
+    "learning_rate": (1e-4, 1.0),
+    "subsample": (0.1, 1.0),
+    "colsample_bytree": (0.1, 1.0),
+    "colsample_bylevel": (0.1, 1.0),
+    "colsample_bynode": (0.1, 1.0),
+    "min_child_weight": (0.0, 1000.0),
+    "gamma": (0.0, 1000.0),
+    "reg_alpha": (0.0, 1000.0),
+    "reg_lambda": (0.0, 1000.0),
+    "max_delta_step": (0.0, 100.0),
+    "scale_pos_weight": (0.01, 100.0),
+    "max_bin": (2, 1024),
+}
+
+
+def _check_keys(path: Path, prefix: str, raw: Any, allowed: Any) -> None:
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: {prefix.rstrip('.') or 'the file'} must be a mapping"
+        )
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(prefix + str(k) for k in unknown)}; "
+            f"allowed: {', '.join(prefix + k for k in allowed)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -77,6 +119,22 @@ class ModelConfig:
             raise ConfigError(
                 f"quality_gate_auc {self.quality_gate_auc} is outside 0.5-1.0"
             )
+        for name, value in self.hyperparameters.items():
+            low, high = HYPERPARAMETERS[name]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (low <= value <= high)
+            ):
+                raise ConfigError(
+                    f"hyperparameter {name}={value!r} is outside {low}-{high}"
+                )
+        unknown = set(self.drop_columns) - set(COLUMNS)
+        if unknown:
+            raise ConfigError(
+                f"drop_columns names {', '.join(sorted(unknown))}, which are not "
+                f"columns of the data ({', '.join(COLUMNS)})"
+            )
         sizes = (self.split.test_size, self.split.validation_size)
         if not all(0 < size < 0.5 for size in sizes) or sum(sizes) >= 0.6:
             raise ConfigError(
@@ -86,8 +144,13 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: Path) -> ModelConfig:
-        """Read ``config/model.yaml``."""
+        """Read ``config/model.yaml``, refusing unknown keys (typos)."""
         raw = _read_yaml(path)
+        _check_keys(path, "", raw, MODEL_KEYS)
+        _check_keys(path, "split.", raw.get("split") or {}, SPLIT_KEYS)
+        _check_keys(
+            path, "hyperparameters.", raw.get("hyperparameters") or {}, HYPERPARAMETERS
+        )
         try:
             return cls(
                 target=str(raw.get("target", "binary")),

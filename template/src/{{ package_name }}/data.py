@@ -23,52 +23,30 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, DataValidationError
+from .schema import (
+    BOOLEANS,
+    CATEGORIES,
+    COLUMNS,
+    LABEL,
+    NUMERIC,
+    RANGES,
+    ZERO_IS_MISSING,
+)
+
+__all__ = [
+    "BOOLEANS",
+    "CATEGORIES",
+    "COLUMNS",
+    "LABEL",
+    "NUMERIC",
+    "RANGES",
+    "ZERO_IS_MISSING",
+    "fetch",
+    "read_csv",
+    "validate",
+]
 
 logger = logging.getLogger(__name__)
-
-COLUMNS = (
-    "id",
-    "age",
-    "sex",
-    "dataset",
-    "cp",
-    "trestbps",
-    "chol",
-    "fbs",
-    "restecg",
-    "thalch",
-    "exang",
-    "oldpeak",
-    "slope",
-    "ca",
-    "thal",
-    "num",
-)
-LABEL = "num"
-NUMERIC = ("age", "trestbps", "chol", "thalch", "oldpeak", "ca")
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "sex": ("Male", "Female"),
-    "dataset": ("Cleveland", "Hungary", "Switzerland", "VA Long Beach"),
-    "cp": ("typical angina", "atypical angina", "non-anginal", "asymptomatic"),
-    "fbs": ("true", "false"),
-    "restecg": ("normal", "st-t abnormality", "lv hypertrophy"),
-    "exang": ("true", "false"),
-    "slope": ("upsloping", "flat", "downsloping"),
-    "thal": ("normal", "fixed defect", "reversable defect"),
-}
-BOOLEANS = ("fbs", "exang")
-# Physiologically possible ranges (inclusive). Values outside are data errors.
-RANGES: dict[str, tuple[float, float]] = {
-    "age": (1, 120),
-    "trestbps": (50, 250),
-    "chol": (50, 700),
-    "thalch": (40, 250),
-    "oldpeak": (-5, 10),
-    "ca": (0, 3),
-    LABEL: (0, 4),
-}
-# The dataset records an unmeasured blood pressure or cholesterol as 0.
-ZERO_IS_MISSING = ("trestbps", "chol")
 
 UCI_ARCHIVE_URL = "https://archive.ics.uci.edu/static/public/45/heart+disease.zip"
 _UCI_FILES = {
@@ -124,14 +102,27 @@ def read_csv(source: str | Path) -> pd.DataFrame:
     """Read a CSV from a local path or an ``s3://bucket/key`` URI, all as text."""
     text = str(source)
     if text.startswith("s3://"):
-        return pd.read_csv(io.BytesIO(_read_s3(text)), dtype=str, keep_default_na=False)
+        return _parse_csv(io.BytesIO(_read_s3(text)), text)
     path = Path(text)
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; give the CSV file inside it")
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
+    return _parse_csv(path, str(path))
+
+
+def _parse_csv(source: Path | io.BytesIO, name: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{name} is empty; expected a header row and data rows"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"{path} is not a readable CSV file: {error}") from error
+        raise DataError(f"{name} is not a readable CSV file: {error}") from error
+    if len(frame.columns) == 1 and ";" in frame.columns[0]:
+        raise DataError(f"{name} looks semicolon-separated; expected commas")
+    return frame
 
 
 def _read_s3(uri: str) -> bytes:
@@ -272,6 +263,9 @@ def validate(frame: pd.DataFrame, *, require_label: bool = True) -> pd.DataFrame
             clean[column] = _clean_number(column, values, problems)
     for column in ZERO_IS_MISSING:
         clean.loc[clean[column] == 0, column] = np.nan
+    for column in required:
+        if column not in (LABEL, "id") and clean[column].isna().all():
+            problems.append(f"{column} is missing on every row")
     for column, (low, high) in RANGES.items():
         if column in clean:
             bad = clean[column].notna() & ~clean[column].between(low, high)

@@ -49,6 +49,10 @@ class DriftDetected(ProjectError):
     exit_code = 4
 
 
+class PipelineBusyError(ProjectError):
+    """Another pipeline run holds the build folder."""
+
+
 class RegistryError(ProjectError):
     """A model version does not exist or cannot change as asked."""
 

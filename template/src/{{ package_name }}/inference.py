@@ -79,8 +79,15 @@ def export(
     target: str,
     zero_is_missing: Iterable[str],
     booleans: Iterable[str],
+    *,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    allowed: Mapping[str, Iterable[str]] | None = None,
 ) -> Path:
-    """Write ``inference.json`` and ``model.ubj`` for a fitted pipeline."""
+    """Write ``inference.json`` and ``model.ubj`` for a fitted pipeline.
+
+    ``ranges`` and ``allowed`` (the data schema's numeric ranges and category
+    names) let the endpoint refuse values the training data would refuse.
+    """
     preprocess = pipeline.named_steps["preprocess"]
     numeric_imputer = preprocess.named_transformers_["numeric"]
     categorical = preprocess.named_transformers_["categorical"]
@@ -105,6 +112,8 @@ def export(
             )
         ],
         "missing_category": categorical.named_steps["impute"].fill_value,
+        "ranges": {k: [float(v) for v in r] for k, r in (ranges or {}).items()},
+        "allowed": {k: sorted(v) for k, v in (allowed or {}).items()},
         "n_features": int(len(preprocess.get_feature_names_out())),
     }
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +190,8 @@ class Predictor:
             raise ValueError(
                 f"artefact describes {offset} features, expected {spec['n_features']}"
             )
+        self.ranges = {k: tuple(v) for k, v in spec.get("ranges", {}).items()}
+        self.allowed = {k: frozenset(v) for k, v in spec.get("allowed", {}).items()}
         self.known_columns = frozenset(self.numeric) | {
             name for name, _, _ in self.categorical
         }
@@ -191,8 +202,13 @@ class Predictor:
         spec = json.loads((model_dir / ARTEFACT).read_text(encoding="utf-8"))
         return cls(spec, load_booster(model_dir / BOOSTER))
 
-    def encode(self, columns: Columns) -> np.ndarray:
-        """The feature matrix the scikit-learn pipeline would build."""
+    def encode(self, columns: Columns, strict: bool = False) -> np.ndarray:
+        """The feature matrix the scikit-learn pipeline would build.
+
+        With ``strict``, numbers outside the schema's ranges and categories
+        outside its names are refused instead of encoded (missing values are
+        always accepted).
+        """
         unknown = set(columns) - self.known_columns - IGNORED_COLUMNS
         if unknown:
             raise InvalidRequestError(
@@ -208,19 +224,37 @@ class Predictor:
             values = _numbers(name, columns.get(name), rows)
             if j in self.zero_is_missing:
                 values[values == 0] = np.nan
+            if strict and name in self.ranges:
+                self._check_range(name, values)
             missing = np.isnan(values)
             values[missing] = self.fills[j]
             matrix[:, j] = values
             if j in self.indicators:
                 matrix[:, n_numeric + self.indicators.index(j)] = missing
         for name, offset, lookup in self.categorical:
-            index = self._category_indices(name, lookup, columns.get(name), rows)
+            index = self._category_indices(
+                name, lookup, columns.get(name), rows, strict
+            )
             known = index >= 0
             matrix[np.flatnonzero(known), offset + index[known]] = 1.0
         return matrix
 
+    def _check_range(self, name: str, values: np.ndarray) -> None:
+        low, high = self.ranges[name]
+        outside = ~np.isnan(values) & ((values < low) | (values > high))
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise InvalidRequestError(
+                f"{name} {values[i]:g} in record {i + 1} is outside {low:g}-{high:g}"
+            )
+
     def _category_indices(
-        self, name: str, lookup: dict[str, int], values: Sequence[Any] | None, rows: int
+        self,
+        name: str,
+        lookup: dict[str, int],
+        values: Sequence[Any] | None,
+        rows: int,
+        strict: bool = False,
     ) -> np.ndarray:
         """One-hot position of every value (-1: unknown, encoded as all zeros).
 
@@ -236,15 +270,24 @@ class Predictor:
                 f"{name} holds a list or object; expected a category name"
             ) from None
         is_boolean = name in self.booleans
+        names = {raw: _category(raw, is_boolean) for raw in distinct}
+        allowed = self.allowed.get(name) if strict else None
+        if allowed is not None:
+            for raw, category in names.items():
+                if category is not None and category not in allowed:
+                    raise InvalidRequestError(
+                        f"{name} {raw!r} in record {list(values).index(raw) + 1} is "
+                        f"not one of {', '.join(sorted(allowed))}"
+                    )
         positions = {
-            raw: lookup.get(_category(raw, is_boolean) or self.missing_category, -1)
-            for raw in distinct
+            raw: lookup.get(category or self.missing_category, -1)
+            for raw, category in names.items()
         }
         return np.fromiter(map(positions.__getitem__, values), np.int64, count=rows)
 
-    def predict(self, columns: Columns) -> Prediction:
+    def predict(self, columns: Columns, strict: bool = False) -> Prediction:
         """Probabilities and labels for the records in ``columns``."""
-        raw = self.booster.inplace_predict(self.encode(columns))
+        raw = self.booster.inplace_predict(self.encode(columns, strict))
         if self.binary:
             probabilities = np.column_stack([1.0 - raw, raw])
             labels = (raw >= 0.5).astype(int)
@@ -318,6 +361,10 @@ def _category(value: Any, is_boolean: bool) -> str | None:
     text = str(value).strip()
     if text in _EMPTY:
         return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(f"{value!r} is not valid UTF-8 text") from None
     if is_boolean:
         return _BOOLEAN_WORDS.get(text.lower(), text)
     return text
@@ -329,6 +376,8 @@ def parse_json(body: bytes) -> Columns:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidRequestError(f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError("the JSON is nested too deeply") from None
     if isinstance(payload, dict):
         for key in ("instances", "dataframe_records", "inputs"):
             if key in payload:
@@ -354,7 +403,7 @@ def _from_rows(rows: Any, where: str) -> Columns:
     if all(isinstance(row, list) for row in rows):
         return _from_split(list(INPUT_COLUMNS), rows)
     raise InvalidRequestError(
-        f"'{where}' mixes records and lists; give objects keyed by column or lists "
+        f"'{where}' must hold only records (objects keyed by column) or only lists "
         f"of {len(INPUT_COLUMNS)} values ({', '.join(INPUT_COLUMNS)})"
     )
 
@@ -416,8 +465,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def predict_batch(predictor: Predictor, body: bytes) -> tuple[Prediction, list | None]:
+def predict_batch(
+    predictor: Predictor, body: bytes, strict: bool = True
+) -> tuple[Prediction, list | None]:
     """Predict every row of a CSV body; also return its ``id`` column if present."""
     with _collector_paused():
         columns = parse_csv(body)
-        return predictor.predict(columns), columns.get("id")
+        return predictor.predict(columns, strict), columns.get("id")

@@ -7,13 +7,22 @@ they run one after the other in this process, with files under ``build/``.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, runs are not guarded
+    fcntl = None
+
 from .config import ModelConfig, Paths
 from .data import fetch, file_sha256
+from .errors import PipelineBusyError
 from .registry import LocalRegistry, ModelVersion
 from .steps import evaluate, preprocess, register, train
 
@@ -32,57 +41,68 @@ class RunResult:
 def run(paths: Paths, config: ModelConfig, data: str | Path | None = None) -> RunResult:
     """Run every step on ``data`` (or the project's data file, fetched if absent).
 
+    New data is fetched into ``build/`` first and replaces ``data/raw/heart.csv``
+    only once the model has passed the quality gate, so a failed run leaves the
+    project's data as it was. One run at a time may use ``build/``.
+
     Raises:
         QualityGateError: the model missed the gate; nothing was registered.
+        PipelineBusyError: another run holds ``build/``.
     """
     started = time.perf_counter()
-    if data is not None or not paths.raw_data.is_file():
-        fetch(data, paths.raw_data, paths.cache)
     build = paths.build
-    split = config.split
-    counts = preprocess.run(
-        paths.raw_data,
-        build / "preprocess",
-        target=config.target,
-        test_size=split.test_size,
-        validation_size=split.validation_size,
-        seed=split.seed,
-    )
-    train.run(
-        build / "preprocess" / "train",
-        build / "model",
-        target=config.target,
-        hyperparameters=config.hyperparameters,
-        drop_columns=config.drop_columns,
-        seed=split.seed,
-        validation_path=build / "preprocess" / "validation",
-    )
-    evaluate.run(
-        build / "model",
-        build / "preprocess" / "test",
-        build / "evaluation",
-        quality_gate_auc=config.quality_gate_auc,
-    )
-    lineage = {
-        "data": {
-            "path": str(paths.raw_data.resolve()),
-            "sha256": file_sha256(paths.raw_data),
-            "rows_per_split": counts,
-        },
-        "code": register.code_version(paths.root),
-        "split": {
-            "seed": split.seed,
-            "test_size": split.test_size,
-            "validation_size": split.validation_size,
-        },
-    }
-    version = register.run(
-        LocalRegistry(paths.registry),
-        build / "model",
-        build / "evaluation",
-        quality_gate_auc=config.quality_gate_auc,
-        lineage=lineage,
-    )
+    with _exclusive(build):
+        _clear(build)
+        source = paths.raw_data
+        if data is not None or not source.is_file():
+            source = fetch(data, build / "input" / "heart.csv", paths.cache)
+        split = config.split
+        counts = preprocess.run(
+            source,
+            build / "preprocess",
+            target=config.target,
+            test_size=split.test_size,
+            validation_size=split.validation_size,
+            seed=split.seed,
+        )
+        train.run(
+            build / "preprocess" / "train",
+            build / "model",
+            target=config.target,
+            hyperparameters=config.hyperparameters,
+            drop_columns=config.drop_columns,
+            seed=split.seed,
+            validation_path=build / "preprocess" / "validation",
+        )
+        report = evaluate.run(
+            build / "model",
+            build / "preprocess" / "test",
+            build / "evaluation",
+            quality_gate_auc=config.quality_gate_auc,
+        )
+        register.check_quality_gate(report, config.target, config.quality_gate_auc)
+        if source != paths.raw_data:
+            _replace(paths.raw_data, source)
+        lineage = {
+            "data": {
+                "path": str(paths.raw_data.resolve()),
+                "sha256": file_sha256(paths.raw_data),
+                "rows_per_split": counts,
+            },
+            "code": register.code_version(paths.root),
+            "split": {
+                "seed": split.seed,
+                "test_size": split.test_size,
+                "validation_size": split.validation_size,
+            },
+        }
+        version = register.run(
+            LocalRegistry(paths.registry),
+            build / "model",
+            build / "evaluation",
+            quality_gate_auc=config.quality_gate_auc,
+            lineage=lineage,
+        )
     seconds = time.perf_counter() - started
     logger.info(
         "pipeline: version %d registered (%s) in %.1fs",
@@ -91,3 +111,33 @@ def run(paths: Paths, config: ModelConfig, data: str | Path | None = None) -> Ru
         seconds,
     )
     return RunResult(version, version.package["metrics"], seconds)
+
+
+@contextmanager
+def _exclusive(build: Path) -> Iterator[None]:
+    """Hold ``build/.lock`` for the run; refuse a second concurrent run."""
+    build.mkdir(parents=True, exist_ok=True)
+    with (build / ".lock").open("a+") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PipelineBusyError(
+                    f"another pipeline run is using {build}; wait for it to finish"
+                ) from None
+        yield
+
+
+def _clear(build: Path) -> None:
+    """Remove the previous run's step outputs so no stale file is mixed in."""
+    for name in ("input", "preprocess", "model", "evaluation"):
+        shutil.rmtree(build / name, ignore_errors=True)
+
+
+def _replace(destination: Path, source: Path) -> None:
+    """Copy ``source`` over ``destination`` atomically."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_suffix(".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(destination)
+    logger.info("data: %s now holds the data of this run", destination)

@@ -158,6 +158,9 @@ class LocalRegistry:
                     f"version {version.number} is deployed to {', '.join(deployed)}; "
                     "deploy another version there first"
                 )
+        if version.status == status:
+            logger.info("version %d is already %s", version.number, status)
+            return version
         package = dict(version.package)
         package["approval_status"] = status
         package["history"] = [

@@ -100,13 +100,24 @@ def _capture_part(body: bytes, content_type: str, mode: str) -> dict[str, str]:
     }
 
 
-def predict_body(predictor: Predictor, body: bytes, content_type: str) -> Prediction:
-    """Parse a request body of ``content_type`` and predict."""
-    kind = content_type.split(";")[0].strip().lower()
+def sniff(body: bytes) -> str:
+    """The content type of a body sent without one: JSON or CSV."""
+    return JSON if body.lstrip()[:1] in (b"{", b"[") else CSV
+
+
+def predict_body(
+    predictor: Predictor, body: bytes, content_type: str, strict: bool = True
+) -> Prediction:
+    """Parse a request body of ``content_type`` and predict.
+
+    Without a content type the body decides: JSON if it starts with ``{`` or
+    ``[``, else CSV.
+    """
+    kind = (content_type or sniff(body)).split(";")[0].strip().lower()
     if kind == CSV:
-        return predictor.predict(parse_csv(body))
+        return predictor.predict(parse_csv(body), strict)
     if kind in (JSON, "application/jsonlines"):
-        return predictor.predict(parse_json(body))
+        return predictor.predict(parse_json(body), strict)
     raise InvalidRequestError(
         f"content type '{content_type}' is not supported; use {CSV} or {JSON}",
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -131,10 +142,24 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class Endpoint:
     """The ASGI application: ``/ping`` and ``/invocations``."""
 
-    def __init__(self, predictor: Predictor, capture: CaptureWriter | None) -> None:
-        """Serve ``predictor``; capture traffic with ``capture`` if given."""
+    def __init__(
+        self,
+        predictor: Predictor,
+        capture: CaptureWriter | None,
+        *,
+        strict: bool = True,
+        version: str | None = None,
+    ) -> None:
+        """Serve ``predictor``; capture traffic with ``capture`` if given.
+
+        ``strict`` refuses out-of-range numbers and unknown categories with a
+        400; ``version`` is reported by ``/ping`` so a client can tell which
+        model answers.
+        """
         self.predictor = predictor
         self.capture = capture
+        self.strict = strict
+        self.ping = json.dumps({"status": "healthy", "model_version": version}).encode()
 
     async def __call__(
         self, scope: dict[str, Any], receive: Receive, send: Send
@@ -145,7 +170,7 @@ class Endpoint:
             return
         path, method = scope["path"], scope["method"]
         if path == "/ping" and method == "GET":
-            await _send(send, HTTPStatus.OK, b'{"status": "healthy"}', JSON)
+            await _send(send, HTTPStatus.OK, self.ping, JSON)
         elif path == "/invocations" and method == "POST":
             await self._invoke(scope, receive, send)
         elif path in ("/ping", "/invocations"):
@@ -169,9 +194,9 @@ class Endpoint:
         }
         try:
             body = await _read_body(headers, receive)
-            content_type = headers.get("content-type") or CSV
+            content_type = headers.get("content-type") or sniff(body)
             answer_type = _response_type(headers.get("accept"))
-            prediction = predict_body(self.predictor, body, content_type)
+            prediction = predict_body(self.predictor, body, content_type, self.strict)
         except InvalidRequestError as error:
             await _error(send, error.status, str(error))
             return
@@ -293,11 +318,15 @@ def create_server(
     port: int = 8080,
     capture_dir: Path | None = None,
     capture_percent: float = 100.0,
+    *,
+    strict: bool = True,
+    version: str | None = None,
 ) -> EndpointServer:
     """Load the model in ``model_dir`` and bind the endpoint (not yet serving)."""
     predictor = Predictor.load(model_dir)
     capture = CaptureWriter(capture_dir, capture_percent) if capture_dir else None
-    server = EndpointServer(Endpoint(predictor, capture), host, port)
+    endpoint = Endpoint(predictor, capture, strict=strict, version=version)
+    server = EndpointServer(endpoint, host, port)
     logger.info(
         "serve: model %s on http://%s:%d (capture: %s)",
         model_dir,

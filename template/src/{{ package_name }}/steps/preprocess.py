@@ -11,6 +11,7 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ..data import read_csv, validate
@@ -21,6 +22,8 @@ from . import timed
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
+# Enough for a class to appear in train, validation and test at 70/10/20.
+MIN_ROWS_PER_CLASS = 10
 
 
 def run(
@@ -39,6 +42,7 @@ def run(
     """
     with timed("preprocess") as facts:
         frame = validate(read_csv(resolve_input(input_path)))
+        check_classes(label(frame, target), target)
         n_test = round(len(frame) * test_size)
         n_validation = round(len(frame) * validation_size)
         train, rest = train_test_split(
@@ -68,6 +72,26 @@ def run(
         facts["seconds"],
     )
     return counts
+
+
+def check_classes(y: np.ndarray, target: str) -> None:
+    """Refuse data a stratified split or ROC AUC cannot work with."""
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise DataError(
+            f"the data holds only class {classes[0]} for target '{target}'; a model "
+            "needs examples of every class"
+        )
+    scarce = [
+        f"class {c}: {n} rows"
+        for c, n in zip(classes, counts, strict=True)
+        if n < MIN_ROWS_PER_CLASS
+    ]
+    if scarce:
+        raise DataError(
+            f"too few rows to split stratified ({', '.join(scarce)}); each class "
+            f"needs at least {MIN_ROWS_PER_CLASS}"
+        )
 
 
 def resolve_input(path: Path | str) -> Path | str:

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 def check_quality_gate(report: dict[str, Any], target: str, threshold: float) -> float:
     """Return the hold-out ROC AUC, or raise when it is below ``threshold``."""
     auc = evaluation.headline(report, target)["auc"]
-    if auc < threshold:
+    if not auc >= threshold:  # NaN (an undefined AUC) fails too
         raise QualityGateError(
             f"hold-out ROC AUC {auc:.3f} is below the quality gate {threshold:.3f}; "
             "the model was not registered"

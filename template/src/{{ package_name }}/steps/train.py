@@ -20,7 +20,14 @@ import sklearn
 import xgboost
 from sklearn.metrics import roc_auc_score
 
-from ..data import BOOLEANS, ZERO_IS_MISSING, read_csv, validate
+from ..data import (
+    BOOLEANS,
+    CATEGORIES,
+    RANGES,
+    ZERO_IS_MISSING,
+    read_csv,
+    validate,
+)
 from ..features import build_pipeline, feature_columns, label
 from ..inference import export
 from ..monitor import write_baseline
@@ -57,7 +64,15 @@ def run(
 
         model_dir.mkdir(parents=True, exist_ok=True)
         joblib.dump(pipeline, model_dir / PIPELINE_FILE)
-        export(pipeline, model_dir, target, ZERO_IS_MISSING, BOOLEANS)
+        export(
+            pipeline,
+            model_dir,
+            target,
+            ZERO_IS_MISSING,
+            BOOLEANS,
+            ranges=RANGES,
+            allowed=CATEGORIES,
+        )
         write_baseline(train, pipeline, columns, target, model_dir)
         summary: dict[str, Any] = {
             "target": target,

@@ -1,0 +1,49 @@
+"""The schema of the heart-disease data, shared by every part of the package.
+
+Kept free of heavy imports so configuration and serving can use it without
+loading pandas.
+"""
+
+COLUMNS = (
+    "id",
+    "age",
+    "sex",
+    "dataset",
+    "cp",
+    "trestbps",
+    "chol",
+    "fbs",
+    "restecg",
+    "thalch",
+    "exang",
+    "oldpeak",
+    "slope",
+    "ca",
+    "thal",
+    "num",
+)
+LABEL = "num"
+NUMERIC = ("age", "trestbps", "chol", "thalch", "oldpeak", "ca")
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "sex": ("Male", "Female"),
+    "dataset": ("Cleveland", "Hungary", "Switzerland", "VA Long Beach"),
+    "cp": ("typical angina", "atypical angina", "non-anginal", "asymptomatic"),
+    "fbs": ("true", "false"),
+    "restecg": ("normal", "st-t abnormality", "lv hypertrophy"),
+    "exang": ("true", "false"),
+    "slope": ("upsloping", "flat", "downsloping"),
+    "thal": ("normal", "fixed defect", "reversable defect"),
+}
+BOOLEANS = ("fbs", "exang")
+# Physiologically possible ranges (inclusive). Values outside are data errors.
+RANGES: dict[str, tuple[float, float]] = {
+    "age": (1, 120),
+    "trestbps": (50, 250),
+    "chol": (50, 700),
+    "thalch": (40, 250),
+    "oldpeak": (-5, 10),
+    "ca": (0, 3),
+    LABEL: (0, 4),
+}
+# The dataset records an unmeasured blood pressure or cholesterol as 0.
+ZERO_IS_MISSING = ("trestbps", "chol")
