@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.tools/bin:$PATH"
-exec .venv/bin/python -m pytest "$@"
+# Two workers by default (the machines here have two cores); PYTEST_WORKERS=0
+# runs everything in one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
