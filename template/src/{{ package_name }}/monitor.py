@@ -114,12 +114,15 @@ class Thresholds:
         missing_rate_increase: rise of a missing-value rate (0-1) that matters.
         invalid_rate: share of rows out of range or with an unknown category
             that is tolerated.
+        min_rows: fewest rows a window needs before drift is judged; below
+            it every statistic is noise and the comparison is refused.
     """
 
     psi_threshold: float = 0.2
     p_value_threshold: float = 0.01
     missing_rate_increase: float = 0.1
     invalid_rate: float = 0.01
+    min_rows: float = 30
 
     def __post_init__(self) -> None:
         """Reject values that make every or no comparison an alarm."""
@@ -128,6 +131,7 @@ class Thresholds:
             ("p_value_threshold", 0.0, 0.5),
             ("missing_rate_increase", 0.0, 1.0),
             ("invalid_rate", 0.0, 1.0),
+            ("min_rows", 0.0, 1e9),
         ):
             value = getattr(self, name)
             if not low < value <= high and not (name == "invalid_rate" and value == 0):
@@ -385,6 +389,11 @@ def compare(
     rows = len(frame)
     if rows == 0:
         raise DataError("there are no rows to compare with the baseline")
+    if rows < thresholds.min_rows:
+        raise DataError(
+            f"only {rows} rows in the window; judging drift needs at least "
+            f"{thresholds.min_rows:g} (monitoring.min_rows in config/model.yaml)"
+        )
     tests = 2 * len(baseline["features"]) + (disease is not None)
     level = thresholds.p_value_threshold / tests
     features = {
