@@ -27,6 +27,7 @@ from .schema import (
     BOOLEANS,
     CATEGORIES,
     COLUMNS,
+    INPUT_COLUMNS,
     LABEL,
     NUMERIC,
     RANGES,
@@ -55,22 +56,7 @@ _UCI_FILES = {
     "processed.switzerland.data": "Switzerland",
     "processed.va.data": "VA Long Beach",
 }
-_UCI_COLUMNS = (
-    "age",
-    "sex",
-    "cp",
-    "trestbps",
-    "chol",
-    "fbs",
-    "restecg",
-    "thalch",
-    "exang",
-    "oldpeak",
-    "slope",
-    "ca",
-    "thal",
-    "num",
-)
+_UCI_COLUMNS = (*INPUT_COLUMNS, LABEL)  # the processed.*.data column order
 _UCI_CODES = {
     "sex": {1: "Male", 0: "Female"},
     "cp": {

@@ -41,24 +41,10 @@ import numpy as np
 
 from .errors import InvalidRequestError
 from .native import Booster, load_booster
+from .schema import INPUT_COLUMNS
 
 ARTEFACT = "inference.json"
 BOOSTER = "model.ubj"
-INPUT_COLUMNS = (
-    "age",
-    "sex",
-    "cp",
-    "trestbps",
-    "chol",
-    "fbs",
-    "restecg",
-    "thalch",
-    "exang",
-    "oldpeak",
-    "slope",
-    "ca",
-    "thal",
-)
 IGNORED_COLUMNS = frozenset({"id", "dataset", "num"})
 _BOOLEAN_WORDS = {
     "true": "true",

@@ -47,3 +47,6 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 # The dataset records an unmeasured blood pressure or cholesterol as 0.
 ZERO_IS_MISSING = ("trestbps", "chol")
+# What a prediction request carries: every column but the row id, the hospital
+# and the label, in the data's order (also the order of the UCI source files).
+INPUT_COLUMNS = tuple(c for c in COLUMNS if c not in ("id", "dataset", LABEL))
