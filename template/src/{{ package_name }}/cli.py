@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .config import STAGES, Paths, load_model_config
@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 # Optional parts add their own subcommands through ``add_commands(subparsers)``;
 # they import their heavy dependencies only when a command runs.
 EXTENSIONS = ("monitor_cli", "aws.cli", "seed")
-
-Handler = Callable[[argparse.Namespace], int | None]
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
@@ -65,12 +63,26 @@ def _pipeline_run(args: argparse.Namespace) -> None:
     )
 
 
+# What each step reads from the step before it, under build/.
+_STEP_INPUTS = {
+    "train": ("preprocess", "preprocess/train/train.csv"),
+    "evaluate": ("train", "model/model.json"),
+    "register": ("evaluate", "evaluation/evaluation.json"),
+}
+
+
 def _step(args: argparse.Namespace) -> None:
     from .steps import evaluate, preprocess, register, train
 
     paths = Paths.discover()
     config = load_model_config(paths.root)
     build = paths.build
+    if args.step in _STEP_INPUTS:
+        previous, needed = _STEP_INPUTS[args.step]
+        if not (build / needed).is_file():
+            raise ProjectError(
+                f"{build / needed} does not exist; run 'step {previous}' first"
+            )
     if args.step == "preprocess":
         preprocess.run(
             args.input or paths.raw_data,
