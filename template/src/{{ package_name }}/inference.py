@@ -46,6 +46,9 @@ from .schema import INPUT_COLUMNS
 ARTEFACT = "inference.json"
 BOOSTER = "model.ubj"
 IGNORED_COLUMNS = frozenset({"id", "dataset", "num"})
+# Up to this many records, converting cell by cell beats the set-and-lookup
+# path that large batches take.
+SMALL_BATCH = 32
 _BOOLEAN_WORDS = {
     "true": "true",
     "1": "true",
@@ -249,27 +252,37 @@ class Predictor:
         """
         if values is None:
             return np.full(rows, lookup.get(self.missing_category, -1))
+        if any(isinstance(value, list | dict) for value in values[:SMALL_BATCH]):
+            raise InvalidRequestError(
+                f"{name} holds a list or object; expected a category name"
+            )
+        is_boolean = name in self.booleans
         try:
-            distinct = set(values)
-        except TypeError:
+            names = {raw: _category(raw, is_boolean) for raw in set(values)}
+        except TypeError:  # an unhashable value further down a large batch
             raise InvalidRequestError(
                 f"{name} holds a list or object; expected a category name"
             ) from None
-        is_boolean = name in self.booleans
-        names = {raw: _category(raw, is_boolean) for raw in distinct}
-        allowed = self.allowed.get(name) if strict else None
-        if allowed is not None:
-            for raw, category in names.items():
-                if category is not None and category not in allowed:
-                    raise InvalidRequestError(
-                        f"{name} {raw!r} in record {list(values).index(raw) + 1} is "
-                        f"not one of {', '.join(sorted(allowed))}"
-                    )
+        if strict and name in self.allowed:
+            self._check_categories(name, names, values)
         positions = {
             raw: lookup.get(category or self.missing_category, -1)
             for raw, category in names.items()
         }
+        if rows <= SMALL_BATCH:
+            return np.array([positions[raw] for raw in values], dtype=np.int64)
         return np.fromiter(map(positions.__getitem__, values), np.int64, count=rows)
+
+    def _check_categories(
+        self, name: str, names: Mapping[Any, str | None], values: Sequence[Any]
+    ) -> None:
+        allowed = self.allowed[name]
+        for raw, category in names.items():
+            if category is not None and category not in allowed:
+                raise InvalidRequestError(
+                    f"{name} {raw!r} in record {list(values).index(raw) + 1} is "
+                    f"not one of {', '.join(sorted(allowed))}"
+                )
 
     def predict(self, columns: Columns, strict: bool = False) -> Prediction:
         """Probabilities and labels for the records in ``columns``."""
@@ -291,6 +304,8 @@ def _numbers(name: str, values: Sequence[Any] | None, rows: int) -> np.ndarray:
     """
     if values is None:
         return np.full(rows, np.nan)
+    if rows <= SMALL_BATCH:
+        return _numbers_one_by_one(name, values, rows)
     try:
         # bool hashes like 1 and 0, so booleans take the careful path.
         distinct = set(values) if bool not in set(map(type, values)) else None
