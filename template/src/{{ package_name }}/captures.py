@@ -26,7 +26,14 @@ import pandas as pd
 
 from .data import BOOLEANS, ZERO_IS_MISSING
 from .errors import DataError, InvalidRequestError
-from .inference import Columns, _category, _numbers, parse_csv, parse_json
+from .inference import (
+    Columns,
+    _category,
+    _numbers,
+    parse_csv,
+    parse_json,
+    parse_jsonlines,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +280,8 @@ def _request_columns(body: bytes, kind: str, where: str) -> Columns:
     try:
         if kind.lower().startswith("text/csv"):
             return parse_csv(body)
+        if kind.lower().startswith("application/jsonlines"):
+            return parse_jsonlines(body)
         return parse_json(body)
     except InvalidRequestError as error:
         raise DataError(

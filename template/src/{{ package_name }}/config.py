@@ -115,9 +115,10 @@ class ModelConfig:
             raise ConfigError(
                 f"target '{self.target}' is not one of {', '.join(TARGETS)}"
             )
-        if not 0.5 <= self.quality_gate_auc <= 1.0:
+        if not 0.5 <= self.quality_gate_auc <= 0.95:
             raise ConfigError(
-                f"quality_gate_auc {self.quality_gate_auc} is outside 0.5-1.0"
+                f"quality_gate_auc {self.quality_gate_auc} is outside 0.5-0.95 "
+                "(above 0.95 only a leak passes on this data)"
             )
         for name, value in self.hyperparameters.items():
             low, high = HYPERPARAMETERS[name]
@@ -190,7 +191,16 @@ class ProjectConfig:
     def load(cls, root: Path | None = None) -> ProjectConfig:
         """Read ``config/project.yaml`` and apply ``MLOPS_*`` overrides."""
         root = root or project_dir()
-        raw = _read_yaml(root / "config" / "project.yaml")
+        path = root / "config" / "project.yaml"
+        try:
+            return cls._from_raw(root, _read_yaml(path))
+        except (KeyError, TypeError) as error:
+            raise ConfigError(
+                f"{path} lacks {error}; render it again with 'copier update'"
+            ) from error
+
+    @classmethod
+    def _from_raw(cls, root: Path, raw: dict[str, Any]) -> ProjectConfig:
         aws, project = raw.get("aws", {}), raw.get("project", {})
         env = os.environ.get
 

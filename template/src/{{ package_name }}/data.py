@@ -24,11 +24,13 @@ import pandas as pd
 
 from .errors import DataError, DataValidationError
 from .schema import (
+    BOOLEAN_WORDS,
     BOOLEANS,
     CATEGORIES,
     COLUMNS,
     INPUT_COLUMNS,
     LABEL,
+    MISSING_WORDS,
     NUMERIC,
     RANGES,
     ZERO_IS_MISSING,
@@ -70,16 +72,6 @@ _UCI_CODES = {
     "exang": {1: "true", 0: "false"},
     "slope": {1: "upsloping", 2: "flat", 3: "downsloping"},
     "thal": {3: "normal", 6: "fixed defect", 7: "reversable defect"},
-}
-_BOOLEAN_WORDS = {
-    "true": "true",
-    "1": "true",
-    "1.0": "true",
-    "yes": "true",
-    "false": "false",
-    "0": "false",
-    "0.0": "false",
-    "no": "false",
 }
 _MAX_LISTED = 10
 
@@ -269,9 +261,6 @@ def validate(frame: pd.DataFrame, *, require_label: bool = True) -> pd.DataFrame
     return clean.reset_index(drop=True)
 
 
-_MISSING_WORDS = frozenset({"", "nan", "NaN", "None", "NA", "null"})
-
-
 def _text(values: pd.Series) -> pd.Series:
     """Cells as stripped strings (object dtype), ``None`` where missing."""
 
@@ -279,7 +268,7 @@ def _text(values: pd.Series) -> pd.Series:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None
         text = str(value).strip()
-        return None if text in _MISSING_WORDS else text
+        return None if text in MISSING_WORDS else text
 
     return values.astype(object).map(one).astype(object)
 
@@ -296,7 +285,7 @@ def _clean_category(column: str, values: pd.Series, problems: list[str]) -> pd.S
     text = _text(values)
     if column in BOOLEANS:
         canonical = text.map(
-            lambda v: _BOOLEAN_WORDS.get(v.lower()) if isinstance(v, str) else None
+            lambda v: BOOLEAN_WORDS.get(v.lower()) if isinstance(v, str) else None
         )
         text = canonical.where(canonical.notna(), text)  # unknown words reported below
     allowed = CATEGORIES[column]

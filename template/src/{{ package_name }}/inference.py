@@ -15,7 +15,8 @@ prediction and the SageMaker container share one contract:
 * JSON: one record ``{"age": 63, ...}``, a list of records,
   ``{"instances": [...]}`` (records or value lists), ``{"dataframe_records":
   [...]}``, or ``{"dataframe_split": {"columns": [...], "data": [[...]]}}``
-  (also without the ``dataframe_split`` wrapper).
+  (also without the ``dataframe_split`` wrapper); ``inputs`` is accepted like
+  ``instances``. JSON Lines (``application/jsonlines``): one record per line.
 * CSV: rows of ``INPUT_COLUMNS`` in that order without a header, or any column
   order with a header row naming them.
 
@@ -41,7 +42,7 @@ import numpy as np
 
 from .errors import InvalidRequestError
 from .native import Booster, load_booster
-from .schema import INPUT_COLUMNS
+from .schema import BOOLEAN_WORDS, INPUT_COLUMNS, MISSING_WORDS
 
 ARTEFACT = "inference.json"
 BOOSTER = "model.ubj"
@@ -49,16 +50,6 @@ IGNORED_COLUMNS = frozenset({"id", "dataset", "num"})
 # Up to this many records, converting cell by cell beats the set-and-lookup
 # path that large batches take.
 SMALL_BATCH = 32
-_BOOLEAN_WORDS = {
-    "true": "true",
-    "1": "true",
-    "yes": "true",
-    "false": "false",
-    "0": "false",
-    "no": "false",
-}
-_EMPTY = frozenset({"", "nan", "NaN", "null", "None", "NA"})
-
 Columns = dict[str, list[Any]]
 
 
@@ -181,9 +172,13 @@ class Predictor:
             )
         self.ranges = {k: tuple(v) for k, v in spec.get("ranges", {}).items()}
         self.allowed = {k: frozenset(v) for k, v in spec.get("allowed", {}).items()}
-        self.known_columns = frozenset(self.numeric) | {
-            name for name, _, _ in self.categorical
-        }
+        # Every request column is accepted, also those the model does not use
+        # (dropped in config/model.yaml): a headerless row always carries all.
+        self.known_columns = (
+            frozenset(INPUT_COLUMNS)
+            | frozenset(self.numeric)
+            | {name for name, _, _ in self.categorical}
+        )
 
     @classmethod
     def load(cls, model_dir: Path) -> Predictor:
@@ -322,7 +317,7 @@ def _numbers(name: str, values: Sequence[Any] | None, rows: int) -> np.ndarray:
 
 
 def _number(raw: Any) -> float:
-    if raw is None or (isinstance(raw, str) and raw.strip() in _EMPTY):
+    if raw is None or (isinstance(raw, str) and raw.strip() in MISSING_WORDS):
         return math.nan
     number = float(raw)
     if math.isinf(number):
@@ -334,7 +329,7 @@ def _numbers_one_by_one(name: str, values: Sequence[Any], rows: int) -> np.ndarr
     """Convert cell by cell, raising at the first bad one with its record number."""
     out = np.empty(rows)
     for i, value in enumerate(values):
-        if value is None or (isinstance(value, str) and value.strip() in _EMPTY):
+        if value is None or (isinstance(value, str) and value.strip() in MISSING_WORDS):
             out[i] = np.nan
         elif isinstance(value, bool):
             raise InvalidRequestError(
@@ -360,14 +355,14 @@ def _category(value: Any, is_boolean: bool) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value).strip()
-    if text in _EMPTY:
+    if text in MISSING_WORDS:
         return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidRequestError(f"{value!r} is not valid UTF-8 text") from None
     if is_boolean:
-        return _BOOLEAN_WORDS.get(text.lower(), text)
+        return BOOLEAN_WORDS.get(text.lower(), text)
     return text
 
 
@@ -393,6 +388,24 @@ def parse_json(body: bytes) -> Columns:
         "JSON must be a record, a list of records, or an object with 'instances', "
         "'dataframe_records' or 'dataframe_split'"
     )
+
+
+def parse_jsonlines(body: bytes) -> Columns:
+    """One JSON record (or list of values) per line, as columns."""
+    records = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise InvalidRequestError(
+                    f"line {number} is not valid JSON: {error}"
+                ) from None
+            except RecursionError:
+                raise InvalidRequestError(
+                    f"line {number} is nested too deeply"
+                ) from None
+    return _from_rows(records, "jsonlines")
 
 
 def _from_rows(rows: Any, where: str) -> Columns:

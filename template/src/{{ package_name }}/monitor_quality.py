@@ -48,6 +48,12 @@ def read_ground_truth(path: str | Path, target: str) -> pd.DataFrame:
         )
     labels = _labels(frame, given, path, target)
     rows = pd.to_numeric(frame["row"], errors="coerce") if "row" in frame else 0
+    if "row" in frame and (rows.isna() | (rows % 1 != 0) | (rows < 0)).any():
+        bad = frame["row"][rows.isna() | (rows % 1 != 0) | (rows < 0)]
+        raise DataError(
+            f"ground truth {path} line {int(bad.index[0]) + 2}: row '{bad.iloc[0]}' "
+            "is not a record position (0, 1, ...)"
+        )
     return pd.DataFrame(
         {"key": frame[key].str.strip(), "row": rows, "label": labels}
     ).astype({"row": int})

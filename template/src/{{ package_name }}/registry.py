@@ -16,6 +16,7 @@ half-written version or stage.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -114,7 +115,9 @@ class LocalRegistry:
             try:
                 prepared.rename(self.versions_dir / str(number))
                 return number
-            except OSError:
+            except OSError as error:  # only "taken by a concurrent run" is retried
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
                 number += 1
 
     def list(self) -> list[ModelVersion]:

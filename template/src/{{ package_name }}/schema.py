@@ -50,3 +50,16 @@ ZERO_IS_MISSING = ("trestbps", "chol")
 # What a prediction request carries: every column but the row id, the hospital
 # and the label, in the data's order (also the order of the UCI source files).
 INPUT_COLUMNS = tuple(c for c in COLUMNS if c not in ("id", "dataset", LABEL))
+# How a boolean cell may be written (compared lower-case), and its canonical form.
+BOOLEAN_WORDS = {
+    "true": "true",
+    "1": "true",
+    "1.0": "true",
+    "yes": "true",
+    "false": "false",
+    "0": "false",
+    "0.0": "false",
+    "no": "false",
+}
+# Cell texts that mean "missing", besides an empty cell.
+MISSING_WORDS = frozenset({"", "nan", "NaN", "None", "NA", "null"})

@@ -33,12 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidRequestError
-from .inference import Prediction, Predictor, parse_csv, parse_json
+from .inference import (
+    Prediction,
+    Predictor,
+    parse_csv,
+    parse_json,
+    parse_jsonlines,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's payload limit for real-time endpoints
-CSV, JSON = "text/csv", "application/json"
+CSV, JSON, JSONLINES = "text/csv", "application/json", "application/jsonlines"
 
 
 class CaptureWriter:
@@ -116,8 +122,10 @@ def predict_body(
     kind = (content_type or sniff(body)).split(";")[0].strip().lower()
     if kind == CSV:
         return predictor.predict(parse_csv(body), strict)
-    if kind in (JSON, "application/jsonlines"):
+    if kind == JSON:
         return predictor.predict(parse_json(body), strict)
+    if kind == JSONLINES:
+        return predictor.predict(parse_jsonlines(body), strict)
     raise InvalidRequestError(
         f"content type '{content_type}' is not supported; use {CSV} or {JSON}",
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE,

@@ -240,6 +240,7 @@ class _Jobs:
             **{k: str(v) for k, v in sorted(self.model.hyperparameters.items())},
             "target": self.model.target,
             "seed": str(self.model.split.seed),
+            "drop_columns": ",".join(self.model.drop_columns),
         }
         trainer = ModelTrainer(
             training_image=self.image,

@@ -1,9 +1,10 @@
 """Pipeline steps: each runs locally or in a SageMaker container unchanged.
 
 Every step module has a ``run(...)`` function with explicit paths (used by the
-local pipeline and the CLI) and a ``main(argv)`` entry point whose defaults
-follow the SageMaker container contract (``/opt/ml/...`` paths, ``SM_*``
-environment variables).
+local pipeline and the CLI). Preprocess, train and evaluate also have a
+``main(argv)`` entry point whose defaults follow the SageMaker container
+contract (``/opt/ml/...`` paths, ``SM_*`` environment variables); on SageMaker,
+registration is the pipeline's own model step.
 """
 
 import logging

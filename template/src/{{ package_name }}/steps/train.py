@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     hyperparameters = parse_hyperparameters(raw)
     target = str(hyperparameters.pop("target", env("TARGET", "binary")))
     seed = int(hyperparameters.pop("seed", 42))
+    drop_columns = tuple(
+        str(hyperparameters.pop("drop_columns", "id,dataset")).split(",")
+    )
     validation = args.validation
     if validation is None and Path("/opt/ml/input/data/validation").is_dir():
         validation = "/opt/ml/input/data/validation"
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         args.model_dir,
         target=target,
         hyperparameters=hyperparameters,
+        drop_columns=drop_columns,
         seed=seed,
         validation_path=validation,
     )
