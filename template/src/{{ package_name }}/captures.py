@@ -217,10 +217,18 @@ def _records_in_window(
             f"capture file {name} is empty; a capture file holds one JSON "
             "record per line (delete the file if a writer was interrupted)"
         )
-    for number, line in enumerate(content.splitlines(), start=1):
+    lines = content.splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = _parse_record(line, f"{name} line {number}")
+        try:
+            record = _parse_record(line, f"{name} line {number}")
+        except DataError:
+            if number < len(lines) or content.endswith(b"\n"):
+                raise
+            # A last line without its newline is still being written.
+            logger.warning("%s line %d is unfinished; skipped", name, number)
+            continue
         moment = record[0]["time"]
         if (since and moment < since) or (until and moment >= until):
             continue

@@ -94,7 +94,8 @@ def compute(y: np.ndarray, proba: np.ndarray, target: str) -> dict[str, Any]:
     }
     body: dict[str, Any] = {}
     for key, value in scores.items():
-        std, low, high = spread.get(key, (0.0, value, value))
+        # No usable resample (a class missing from every one): unknown spread.
+        std, low, high = spread.get(key, (float("nan"), float("nan"), float("nan")))
         body[names.get(key, key)] = {
             "value": value,
             "standard_deviation": std,

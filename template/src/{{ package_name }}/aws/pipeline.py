@@ -288,7 +288,8 @@ class _Jobs:
                 self._input("test", test.S3Output.S3Uri, "/opt/ml/processing/test"),
             ],
             outputs=[self._output("evaluation")],
-            arguments=["--quality-gate-auc", str(self.model.quality_gate_auc)],
+            # The report's verdict and the condition step read the same parameter.
+            arguments=["--quality-gate-auc", self.parameters["gate"].to_string()],
         )
         report = PropertyFile(
             name="EvaluationReport", output_name="evaluation", path="evaluation.json"
