@@ -333,6 +333,15 @@ class _Rollout:
                 sagemaker.delete_endpoint(EndpointName=endpoint)
                 steps.append(f"deleted the new endpoint {endpoint}")
             elif self.endpoint_touched:
+                if (
+                    settled_config(
+                        self.clients, endpoint, self.timeout_seconds, self.poll_seconds
+                    )
+                    == self.previous
+                ):
+                    steps.append(f"{endpoint} already runs {self.previous} again")
+                    self.endpoint_touched = False
+            if self.endpoint_touched and self.previous is not None:
                 self._update(self.previous, rollback_alarms=False)
                 wait_in_service(
                     self.clients,
@@ -358,6 +367,24 @@ class _Rollout:
         return "; ".join(steps) or "nothing was changed"
 
 
+def settled_config(
+    clients: Clients, endpoint: str, timeout_seconds: float, poll_seconds: float
+) -> str | None:
+    """Wait out an update or rollback in progress; return the running config."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        with aws_call(f"describing endpoint {endpoint}"):
+            described = clients.sagemaker.describe_endpoint(EndpointName=endpoint)
+        if described["EndpointStatus"] not in ("Creating", "Updating", "RollingBack"):
+            return described.get("EndpointConfigName")
+        if time.monotonic() > deadline:
+            raise AwsError(
+                f"endpoint {endpoint} is still {described['EndpointStatus']} after "
+                f"{timeout_seconds:.0f}s"
+            )
+        time.sleep(poll_seconds)
+
+
 def wait_in_service(
     clients: Clients,
     endpoint: str,
@@ -379,6 +406,12 @@ def wait_in_service(
         running = described.get("EndpointConfigName")
         if status == "InService" and expected_config in (None, running):
             return
+        if status == "InService" and described.get("FailureReason"):
+            # A failed update leaves the endpoint serving the old configuration.
+            raise AwsError(
+                f"updating endpoint {endpoint} to {expected_config} failed and it "
+                f"still runs {running}: {described['FailureReason']}"
+            )
         if status in ("Failed", "OutOfService", "RollingBack", "UpdateRollbackFailed"):
             reason = described.get("FailureReason", "no reason given")
             raise AwsError(f"endpoint {endpoint} is {status}: {reason}")
