@@ -258,6 +258,82 @@ def test_bootstrap_trusts_only_the_environment_of_the_repository(
         assert "use_lockfile = true" in text
 
 
+def policy_document(main_tf: Path, name: str) -> dict[str, Any]:
+    with main_tf.open() as handle:
+        parsed = hcl2.load(handle)
+    for block in parsed["data"]:
+        body = block.get('"aws_iam_policy_document"', {}).get(f'"{name}"')
+        if body is not None:
+            return body
+    raise AssertionError(f"{main_tf}: no policy document {name}")
+
+
+def policy_statements(main_tf: Path, name: str) -> list[dict[str, Any]]:
+    """Statements of one aws_iam_policy_document, dynamic ones included."""
+    body = policy_document(main_tf, name)
+    statements = list(body.get("statement", []))
+    for dynamic in body.get("dynamic", []):
+        statements.extend(dynamic['"statement"']["content"])
+    return statements
+
+
+def test_bootstrap_plan_roles_trust_pull_requests_and_change_nothing(
+    default_project: Path,
+) -> None:
+    bootstrap = default_project / "terraform" / "bootstrap"
+    trust = policy_statements(bootstrap / "main.tf", "github_plan_trust")
+    conditions = {
+        unquote(condition["variable"]): [unquote(v) for v in condition["values"]]
+        for statement in trust
+        for condition in statement["condition"]
+    }
+    assert conditions == {
+        "${local.github_host}:aud": ["sts.amazonaws.com"],
+        "${local.github_host}:sub": ["repo:${var.github_repository}:pull_request"],
+    }
+
+    statements = policy_statements(bootstrap / "main.tf", "github_plan")
+    actions = {
+        unquote(action): statement
+        for statement in statements
+        for action in statement["actions"]
+    }
+    verbs = ("Get", "List", "Describe", "View", "Decrypt")
+    for action in actions:
+        assert action.split(":")[1].startswith(verbs), action
+    object_read = actions["s3:GetObject"]
+    assert object_read["resources"] == [
+        '"${module.state_bucket.arn}/${var.resource_prefix}/${each.key}/*"'
+    ]
+    # Bucket ARNs only: s3:Get* then never reaches an object.
+    assert actions["s3:Get*"]["resources"] == (
+        '${[for name in statement.value : "arn:${local.partition}:s3:::${name}"]}'
+    )
+
+    outputs = (bootstrap / "outputs.tf").read_text()
+    assert 'output "github_plan_role_arns"' in outputs
+    assert "create_plan_roles         = true" in (bootstrap / "dev.tfvars").read_text()
+    # No lock file is written, so the plan roles need no s3:PutObject.
+    infra = (default_project / ".github/workflows/infra.yml").read_text()
+    assert "plan -no-color -lock=false" in infra
+
+
+def test_bootstrap_leaves_out_bucket_statements_without_buckets(
+    default_project: Path,
+) -> None:
+    # IAM rejects a statement without resources; stages that share the
+    # development account have no buckets of their own.
+    main = default_project / "terraform" / "bootstrap" / "main.tf"
+    for name in ("github", "github_plan"):
+        body = policy_document(main, name)
+        static = [unquote(statement["sid"]) for statement in body["statement"]]
+        assert not [sid for sid in static if "Bucket" in sid], name
+        (dynamic,) = body["dynamic"]
+        assert (
+            "length(each.value.bucket_names) > 0" in dynamic['"statement"']["for_each"]
+        )
+
+
 def test_multi_account_grants_stage_roles_narrowly(render: Render) -> None:
     project = render(**ANSWER_SETS["multi-account"])
     terraform = project / "terraform"

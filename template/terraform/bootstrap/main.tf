@@ -1,6 +1,7 @@
 # Run once per AWS account, by a person with administrator rights, before any
 # environment: the state bucket and the GitHub OIDC roles that every later
-# plan, apply and deployment uses. No IAM users and no access keys.
+# plan, apply and deployment uses (a deploy role and a read-only plan role per
+# environment). No IAM users and no access keys.
 
 provider "aws" {
   region              = var.aws_region
@@ -19,6 +20,7 @@ locals {
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
   arn_tail          = "${var.aws_region}:${var.aws_account_id}"
   registry_arn      = "arn:${local.partition}:sagemaker:${var.aws_region}:${var.model_registry_account_id}"
+  plan_environments = var.create_plan_roles ? var.environments : {}
 }
 
 # ---------------------------------------------------------------- state ---
@@ -148,12 +150,18 @@ data "aws_iam_policy_document" "github" {
     resources = [aws_kms_key.state.arn]
   }
 
-  statement {
-    sid     = "ManageOwnBuckets"
-    actions = ["s3:*"]
-    resources = flatten([
-      for name in each.value.bucket_names : ["arn:${local.partition}:s3:::${name}", "arn:${local.partition}:s3:::${name}/*"]
-    ])
+  # IAM rejects a statement without resources: a stage that shares the
+  # development account has no buckets of its own, and no statement.
+  dynamic "statement" {
+    for_each = length(each.value.bucket_names) > 0 ? [each.value.bucket_names] : []
+
+    content {
+      sid     = "ManageOwnBuckets"
+      actions = ["s3:*"]
+      resources = flatten([
+        for name in statement.value : ["arn:${local.partition}:s3:::${name}", "arn:${local.partition}:s3:::${name}/*"]
+      ])
+    }
   }
 
   statement {
@@ -278,4 +286,168 @@ resource "aws_iam_role_policy" "github" {
   name   = "terraform-and-deploy"
   role   = aws_iam_role.github[each.key].id
   policy = data.aws_iam_policy_document.github[each.key].json
+}
+
+# -------------------------------------------------------- GitHub plans ---
+
+# Plans of pull requests run provider code from the branch under review, so
+# their roles can change nothing: no write action, no lock file (the workflow
+# plans with -lock=false; a plan never writes state, and one that races an
+# apply is only stale), and no object reads outside the state.
+
+data "aws_iam_policy_document" "github_plan_trust" {
+  for_each = local.plan_environments
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    # Jobs of pull requests from branches of this repository; GitHub gives
+    # pull requests from forks no token.
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_host}:sub"
+      values   = ["repo:${var.github_repository}:pull_request"]
+    }
+  }
+}
+
+resource "aws_iam_role" "github_plan" {
+  for_each = local.plan_environments
+
+  name                 = "${var.resource_prefix}-github-plan-${each.key}"
+  description          = "Read-only Terraform plans of ${var.resource_prefix} ${each.key}, from GitHub pull requests."
+  assume_role_policy   = data.aws_iam_policy_document.github_plan_trust[each.key].json
+  max_session_duration = 3600
+}
+
+# Reads the settings of what the environment's deploy role manages (same name
+# prefixes), nothing more. Not the managed ReadOnlyAccess: it reads every
+# object of every bucket of the account, patient data included. Not
+# ViewOnlyAccess either: it describes every resource of the account, yet
+# leaves out reads the AWS provider makes (key policies, inline role
+# policies), so these statements would be needed besides it.
+data "aws_iam_policy_document" "github_plan" {
+  for_each = local.plan_environments
+
+  statement {
+    sid       = "ListOwnState"
+    actions   = ["s3:ListBucket"]
+    resources = [module.state_bucket.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.resource_prefix}/${each.key}/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadOwnState"
+    actions   = ["s3:GetObject"]
+    resources = ["${module.state_bucket.arn}/${var.resource_prefix}/${each.key}/*"]
+  }
+
+  statement {
+    sid       = "DecryptState"
+    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+
+  # Bucket ARNs only: object reads (s3:GetObject) need an object ARN, so the
+  # data stays out of reach. s3:ListBucket is what HeadBucket asks for; it
+  # lists object names, not contents.
+  dynamic "statement" {
+    for_each = length(each.value.bucket_names) > 0 ? [each.value.bucket_names] : []
+
+    content {
+      sid       = "ReadOwnBucketSettings"
+      actions   = ["s3:Get*", "s3:ListBucket"]
+      resources = [for name in statement.value : "arn:${local.partition}:s3:::${name}"]
+    }
+  }
+
+  statement {
+    sid       = "ListKeyAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadOwnKeys"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["arn:${local.partition}:kms:${local.arn_tail}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/${each.value.name_prefix}", "alias/${each.value.name_prefix}-*"]
+    }
+  }
+
+  statement {
+    sid     = "ReadOwnRoles"
+    actions = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]
+    resources = concat(
+      ["arn:${local.partition}:iam::${var.aws_account_id}:role/${each.value.name_prefix}-*"],
+      each.value.role_arns,
+    )
+  }
+
+  statement {
+    sid     = "ReadOwnSageMakerResources"
+    actions = ["sagemaker:Describe*", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:ListTags"]
+    resources = [
+      "arn:${local.partition}:sagemaker:${local.arn_tail}:*/${each.value.name_prefix}",
+      "arn:${local.partition}:sagemaker:${local.arn_tail}:*/${each.value.name_prefix}-*",
+    ]
+  }
+
+  statement {
+    sid       = "ReadOwnRepository"
+    actions   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"]
+    resources = ["arn:${local.partition}:ecr:${local.arn_tail}:repository/${each.value.name_prefix}"]
+  }
+
+  statement {
+    sid       = "ReadOwnTopics"
+    actions   = ["sns:GetDataProtectionPolicy", "sns:GetTopicAttributes", "sns:ListTagsForResource"]
+    resources = ["arn:${local.partition}:sns:${local.arn_tail}:${each.value.name_prefix}-*"]
+  }
+
+  statement {
+    sid       = "ReadOwnEventRules"
+    actions   = ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"]
+    resources = ["arn:${local.partition}:events:${local.arn_tail}:rule/${each.value.name_prefix}-*"]
+  }
+
+  statement {
+    sid       = "ReadOwnAlarms"
+    actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.arn_tail}:alarm:${each.value.name_prefix}-*"]
+  }
+
+  statement {
+    sid       = "ReadOwnBudget"
+    actions   = ["budgets:ListTagsForResource", "budgets:ViewBudget"]
+    resources = ["arn:${local.partition}:budgets::${var.aws_account_id}:budget/${each.value.name_prefix}-*"]
+  }
+}
+
+resource "aws_iam_role_policy" "github_plan" {
+  for_each = local.plan_environments
+
+  name   = "terraform-plan"
+  role   = aws_iam_role.github_plan[each.key].id
+  policy = data.aws_iam_policy_document.github_plan[each.key].json
 }

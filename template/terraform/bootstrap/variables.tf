@@ -64,6 +64,17 @@ variable "create_oidc_provider" {
   default     = true
 }
 
+variable "create_plan_roles" {
+  description = <<-EOT
+    Create the role <prefix>-github-plan-<environment> per environment: read-only,
+    trusted by pull requests of github_repository, for the plans of the infra
+    workflow. Anyone who can push a branch can then read the environment's
+    state and resource settings (never bucket objects).
+  EOT
+  type        = bool
+  default     = true
+}
+
 variable "model_registry_account_id" {
   description = "Account of the model package group <prefix>-models (the development account)."
   type        = string
