@@ -173,6 +173,13 @@ def served_package(clients: Clients, endpoint: str) -> str:
     return arn
 
 
+def single_account(config: ProjectConfig) -> bool:
+    """Whether staging and production live in the development account."""
+    return (
+        config.account_id == config.staging_account_id == config.production_account_id
+    )
+
+
 def deploy(
     config: ProjectConfig,
     clients: Clients,
@@ -192,6 +199,13 @@ def deploy(
     target = stage_target(config, stage)
     described = registry.resolve(clients, config.model_package_group, package)
     arn = described["ModelPackageArn"]
+    if stage == "production" and single_account(config):
+        staged = served_package(clients, stage_target(config, "staging").endpoint_name)
+        if staged != arn:
+            raise AwsError(
+                f"staging serves {staged}, not {arn}; production receives only "
+                "the package staging serves ('aws promote')"
+            )
     if described.get("ModelApprovalStatus") != registry.APPROVED:
         raise AwsError(
             f"{arn} is {described.get('ModelApprovalStatus')}, not Approved; "

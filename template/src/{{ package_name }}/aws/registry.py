@@ -98,6 +98,12 @@ def resolve(clients: Clients, group: str, reference: str | None) -> dict[str, An
         arn = _arn_of_version(clients, group, int(reference))
     elif PACKAGE_ARN.match(reference):
         arn = reference
+        owner = arn.rsplit("/", 2)[-2]
+        if owner != group:
+            raise AwsError(
+                f"{arn} belongs to model package group '{owner}', not this "
+                f"project's '{group}'"
+            )
     else:
         raise AwsError(
             f"'{reference}' is neither a version number nor a model package ARN "
@@ -135,6 +141,11 @@ def set_status(
     """Approve or reject a model package (by version number or ARN)."""
     if status not in (APPROVED, REJECTED):
         raise AwsError(f"status '{status}' is not {APPROVED} or {REJECTED}")
+    if not reference or not (reference.isdigit() or PACKAGE_ARN.match(reference)):
+        raise AwsError(
+            f"name the model package to {'approve' if status == APPROVED else 'reject'}"
+            f" by version number or ARN, not '{reference}'"
+        )
     package = resolve(clients, group, reference)
     request: dict[str, Any] = {
         "ModelPackageArn": package["ModelPackageArn"],
