@@ -25,6 +25,40 @@ logger = logging.getLogger(__name__)
 CARD_FILE = "model_card.md"
 CARD_JSON = "model_card.json"
 
+# What the model is not for and what is known to be wrong with it: the local
+# Markdown card and the card on AWS (aws/card.py) both say exactly this.
+OUT_OF_SCOPE = (
+    "Diagnosis or treatment decisions without a clinician.",
+    "Populations unlike the four 1980s hospitals in the data (children, "
+    "other countries, today's treatment practice) without new validation.",
+    "Inputs outside the documented ranges, or with most features missing.",
+)
+LIMITATIONS = (
+    "Small data (920 patients); intervals above are wide.",
+    "The hospitals measured different things: Switzerland has no "
+    "cholesterol, most hospitals lack `ca` and `thal`; a model can partly "
+    "learn which hospital a row came from through its missing values.",
+    "Collected in 1981-1988; disease prevalence differs strongly between "
+    "hospitals, so probabilities need recalibration at a new site.",
+    "Sex is imbalanced (about 79% male).",
+)
+
+
+def intended_use(target: str) -> str:
+    """What a model of ``target`` is for, in one paragraph."""
+    what = (
+        "any heart disease (num > 0)"
+        if target == "binary"
+        else "heart-disease severity (num 0-4)"
+    )
+    return (
+        f"Estimates the probability of {what} from routine clinical measurements "
+        "(age, sex, chest pain type, resting blood pressure, cholesterol, fasting "
+        "blood sugar, resting ECG, maximum heart rate, exercise angina, ST "
+        "depression and slope, fluoroscopy vessels, thalassemia), to support "
+        "triage and research by clinicians who review every prediction."
+    )
+
 
 def cross_hospital(
     frame: Any, target: str, hyperparameters: dict[str, Any], seed: int = 42
@@ -107,30 +141,17 @@ def build(version: Any, lineage: dict[str, Any]) -> dict[str, Any]:
 
 def render_markdown(card: dict[str, Any]) -> str:
     """The card as Markdown."""
-    target = card["target"]
     gate = card["quality_gate"]
-    what = (
-        "any heart disease (num > 0)"
-        if target == "binary"
-        else "heart-disease severity (num 0-4)"
-    )
     lines = [
         f"# Model card: version {card['version']}",
         "",
         "## Intended use",
         "",
-        f"Estimates the probability of {what} from routine clinical measurements "
-        "(age, sex, chest pain type, resting blood pressure, cholesterol, fasting "
-        "blood sugar, resting ECG, maximum heart rate, exercise angina, ST "
-        "depression and slope, fluoroscopy vessels, thalassemia), to support "
-        "triage and research by clinicians who review every prediction.",
+        intended_use(card["target"]),
         "",
         "## Out of scope",
         "",
-        "- Diagnosis or treatment decisions without a clinician.",
-        "- Populations unlike the four 1980s hospitals in the data (children, "
-        "other countries, today's treatment practice) without new validation.",
-        "- Inputs outside the documented ranges, or with most features missing.",
+        *(f"- {item}" for item in OUT_OF_SCOPE),
         "",
         "## Training data",
         "",
@@ -207,13 +228,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "## Known limitations",
         "",
-        "- Small data (920 patients); intervals above are wide.",
-        "- The hospitals measured different things: Switzerland has no "
-        "cholesterol, most hospitals lack `ca` and `thal`; a model can partly "
-        "learn which hospital a row came from through its missing values.",
-        "- Collected in 1981-1988; disease prevalence differs strongly between "
-        "hospitals, so probabilities need recalibration at a new site.",
-        "- Sex is imbalanced (about 79% male).",
+        *(f"- {item}" for item in LIMITATIONS),
         "",
     ]
     return "\n".join(lines)

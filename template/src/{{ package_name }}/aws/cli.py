@@ -124,6 +124,33 @@ def _models_status(args: argparse.Namespace) -> None:
     print(f"version {package.version} is {status}: {package.arn}")
 
 
+def _models_card(args: argparse.Namespace) -> None:
+    from .card import attach
+
+    config, clients = _context()
+    card = attach(config, load_model_config(config.root), clients, args.package)
+    gate = card.gate
+    done = "attached to" if card.attached else "unchanged on"
+    print(
+        f"model card {done} version {card.version} ({card.approval_status}): "
+        f"{card.package_arn}"
+    )
+    print(f"  evaluation report: {card.evaluation_uri}")
+    print(
+        "  hold-out metrics: "
+        + ", ".join(f"{name} {value:.3f}" for name, value in card.metrics.items())
+    )
+    print(
+        f"  quality gate: {gate['metric']} {gate['value']:.3f} >= "
+        f"{gate['threshold']:.3f}: {'passed' if gate['passed'] else 'failed'}"
+    )
+    if card.model_card_name:
+        print(
+            f"  SageMaker Model Card {card.model_card_name} "
+            f"({card.model_card_action}): {card.model_card_arn}"
+        )
+
+
 def _deploy(args: argparse.Namespace) -> None:
     from .deploy import capture_enabled, deploy
 
@@ -230,6 +257,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         change.add_argument("package", help="version number or model package ARN")
         change.add_argument("--description", default="", help="why")
         change.set_defaults(handler=_guarded(_models_status), command_name=name)
+    card = model_commands.add_parser(
+        "card", help="attach the model card to a model package (and publish it)"
+    )
+    card.add_argument(
+        "package",
+        nargs="?",
+        default="latest",
+        help="'latest' (newest package of the group, default), a version number "
+        "or a model package ARN",
+    )
+    card.set_defaults(handler=_guarded(_models_card))
 
     deploy = sub.add_parser("deploy", help="deploy a model package to a stage")
     deploy.add_argument("--stage", choices=STAGES, required=True)
