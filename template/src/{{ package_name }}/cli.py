@@ -407,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    if not args.verbose:  # libraries' INFO chatter (credentials found, ...) is noise
+        for noisy in ("botocore", "boto3", "urllib3", "sagemaker", "s3transfer"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         args.handler(args)
     except ProjectError as error:

@@ -9,6 +9,7 @@ variable, e.g. ``MLOPS_AWS_REGION`` or ``MLOPS_DATA_BUCKET``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,24 @@ class ModelConfig:
             raise ConfigError(f"{path}: {error}") from error
 
 
+# What an MLOPS_* override must look like (the template's questions check the
+# rendered values more thoroughly).
+_BUCKET = r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"
+_ACCOUNT = r"\d{12}"
+_OVERRIDE_PATTERNS = {
+    "aws_region": r"[a-z]{2}(-[a-z]+)+-\d",
+    "aws_account_id": _ACCOUNT,
+    "staging_account_id": _ACCOUNT,
+    "production_account_id": _ACCOUNT,
+    "data_bucket": _BUCKET,
+    "artifact_bucket": _BUCKET,
+    "log_bucket": _BUCKET,
+    "sagemaker_role": r"[\w+=,.@-]{1,64}|arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
+    "model_package_group": r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+    "pipeline_name": r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}",
+}
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     """Names and places of the use case, locally and on AWS."""
@@ -205,7 +224,14 @@ class ProjectConfig:
         env = os.environ.get
 
         def pick(key: str, value: Any) -> str:
-            return str(env(f"MLOPS_{key.upper()}", value))
+            name = f"MLOPS_{key.upper()}"
+            given = env(name) or None  # set but empty: keep the configured value
+            pattern = _OVERRIDE_PATTERNS.get(key)
+            if given is not None and pattern and not re.fullmatch(pattern, given):
+                raise ConfigError(
+                    f"{name}='{given}' is not a valid {key.replace('_', ' ')}"
+                )
+            return str(given if given is not None else value)
 
         return cls(
             root=root,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,10 @@ from .session import Clients, aws_call, check_bucket, check_role, sagemaker_sess
 logger = logging.getLogger(__name__)
 
 IMAGE_ENV = "MLOPS_IMAGE_URI"
+IMAGE_URI = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+"
+    r"(:[\w.-]{1,128}|@sha256:[0-9a-f]{64})$"
+)
 DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 APPROVAL_PENDING = "PendingManualApproval"
 CONTENT_TYPES = ["text/csv", "application/json"]
@@ -48,6 +53,12 @@ def image_uri(config: ProjectConfig, given: str | None = None) -> str:
     """The project image: ``given``, ``$MLOPS_IMAGE_URI``, else the ``latest`` tag."""
     uri = given or os.environ.get(IMAGE_ENV)
     if uri:
+        if not IMAGE_URI.match(uri):
+            raise AwsError(
+                f"image '{uri}' is not an ECR image URI "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or "
+                "@sha256:<digest>)"
+            )
         return uri
     uri = (
         f"{config.account_id}.dkr.ecr.{config.region}.amazonaws.com/"
