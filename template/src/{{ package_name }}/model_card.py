@@ -61,10 +61,14 @@ def intended_use(target: str) -> str:
 
 
 def cross_hospital(
-    frame: Any, target: str, hyperparameters: dict[str, Any], seed: int = 42
+    frame: Any,
+    target: str,
+    hyperparameters: dict[str, Any],
+    seed: int = 42,
+    columns: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Train on all hospitals but one and test on the one left out, for each."""
-    columns = feature_columns()
+    columns = columns or feature_columns()
     results = []
     for hospital in sorted(frame["dataset"].dropna().unique()):
         held_out = frame["dataset"] == hospital
@@ -129,12 +133,16 @@ def build(version: Any, lineage: dict[str, Any]) -> dict[str, Any]:
             },
             "missing_rate": {
                 c: round(float(frame[c].isna().mean()), 3)
-                for c in feature_columns()
+                for c in package.get("features") or feature_columns()
                 if frame[c].isna().any()
             },
         }
         card["cross_hospital"] = cross_hospital(
-            frame, target, package.get("hyperparameters", {})
+            frame,
+            target,
+            package.get("hyperparameters", {}),
+            seed=package.get("seed", 42),
+            columns=package.get("features"),
         )
     return card
 

@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,9 +85,18 @@ class LocalRegistry:
         self.stages_dir = root / "stages"
 
     def register(
-        self, model_dir: Path, evaluation_dir: Path, metadata: dict[str, Any]
+        self,
+        model_dir: Path,
+        evaluation_dir: Path,
+        metadata: dict[str, Any],
+        describe: Callable[[ModelVersion], object] | None = None,
     ) -> ModelVersion:
-        """Copy a trained model and its evaluation in as a new pending version."""
+        """Copy a trained model and its evaluation in as a new pending version.
+
+        ``describe`` (e.g. writing the model card) runs on the new version
+        before it becomes visible: ``package.json`` is written last, and a
+        failure removes the whole version.
+        """
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=".new-"))
         try:
@@ -104,9 +114,16 @@ class LocalRegistry:
             "history": [{"status": PENDING, "at": _now(), "description": "registered"}],
             **metadata,
         }
-        _write_json(path / PACKAGE_FILE, package)
+        version = ModelVersion(number, path, package)
+        try:
+            if describe is not None:
+                describe(version)
+            _write_json(path / PACKAGE_FILE, package)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
         logger.info("register: version %d (%s) at %s", number, PENDING, path)
-        return ModelVersion(number, path, package)
+        return version
 
     def _claim_number(self, prepared: Path) -> int:
         """Rename the prepared folder to the next free number (atomic, race-safe)."""

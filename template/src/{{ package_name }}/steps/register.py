@@ -91,10 +91,16 @@ def run(
                 "passed": True,
             },
             "hyperparameters": summary["hyperparameters"],
+            "features": summary["features"],
+            "seed": summary["seed"],
             "lineage": lineage,
         }
-        version = registry.register(model_dir, evaluation_dir, metadata_)
-        write_model_card(version, lineage)
+        version = registry.register(
+            model_dir,
+            evaluation_dir,
+            metadata_,
+            describe=lambda new: write_model_card(new, lineage),
+        )
     logger.info(
         "register: version %d, ROC AUC %.3f, status %s [%.1fs]",
         version.number,
