@@ -110,14 +110,11 @@ def _step(args: argparse.Namespace) -> None:
             quality_gate_auc=config.quality_gate_auc,
         )
     else:
-        from .data import file_sha256
         from .registry import LocalRegistry
 
+        source = build / "preprocess" / preprocess.SOURCE_FILE
         lineage = {
-            "data": {
-                "path": str(paths.raw_data.resolve()),
-                "sha256": file_sha256(paths.raw_data),
-            },
+            "data": json.loads(source.read_text()),
             "code": register.code_version(paths.root),
         }
         version = register.run(

@@ -7,6 +7,7 @@ configuration always give the same rows in each part.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..data import read_csv, validate
+from ..data import file_sha256, read_csv, validate
 from ..errors import DataError
 from ..features import label
 from . import timed
@@ -41,7 +42,8 @@ def run(
         The number of rows in each split.
     """
     with timed("preprocess") as facts:
-        frame = validate(read_csv(resolve_input(input_path)))
+        source = resolve_input(input_path)
+        frame = validate(read_csv(source))
         check_classes(label(frame, target), target)
         n_test = round(len(frame) * test_size)
         n_validation = round(len(frame) * validation_size)
@@ -60,6 +62,7 @@ def run(
             folder.mkdir(parents=True, exist_ok=True)
             part.to_csv(folder / f"{name}.csv", index=False)
             counts[name] = len(part)
+        _write_source(output_dir, source, counts)
     logger.info(
         "preprocess: %d rows -> train %d, validation %d, test %d (seed %d) in %s "
         "[%.1fs]",
@@ -72,6 +75,20 @@ def run(
         facts["seconds"],
     )
     return counts
+
+
+SOURCE_FILE = "source.json"
+
+
+def _write_source(output_dir: Path, source: Path | str, counts: dict[str, int]) -> None:
+    """Record which data the splits came from, for the lineage of the model."""
+    local = not str(source).startswith("s3://")
+    facts = {
+        "path": str(Path(source).resolve()) if local else str(source),
+        "sha256": file_sha256(Path(source)) if local else None,
+        "rows_per_split": counts,
+    }
+    (output_dir / SOURCE_FILE).write_text(json.dumps(facts, indent=2) + "\n")
 
 
 def check_classes(y: np.ndarray, target: str) -> None:
