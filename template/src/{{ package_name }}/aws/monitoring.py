@@ -80,11 +80,11 @@ def enable(
     target = stage_target(config, stage)
     arn = served_package(clients, target.endpoint_name)
     package = registry.describe(clients, arn)
-    training = package.get("CustomerMetadataProperties", {}).get("training-data")
+    training = package.get("CustomerMetadataProperties", {}).get("baseline-data")
     if not training:
         raise AwsError(
-            f"{arn} does not record its training data ('training-data' metadata); "
-            "register it with this project's pipeline"
+            f"{arn} does not record its monitoring baseline ('baseline-data' "
+            "metadata); register it with this project's pipeline"
         )
     bucket = target.capture_uri.removeprefix("s3://").split("/")[0]
     root = f"s3://{bucket}/monitoring/{target.endpoint_name}"
@@ -100,7 +100,8 @@ def enable(
             ProcessingJobName=job,
             AppSpecification={"ImageUri": image},
             Environment={
-                "dataset_format": json.dumps({"csv": {"header": True}}),
+                # Headerless, like the captured text/csv requests it is compared with.
+                "dataset_format": json.dumps({"csv": {"header": False}}),
                 "dataset_source": BASELINE_INPUT,
                 "output_path": OUTPUT,
                 "publish_cloudwatch_metrics": "Disabled",

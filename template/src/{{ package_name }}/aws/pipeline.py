@@ -38,6 +38,7 @@ CONTENT_TYPES = ["text/csv", "application/json"]
 RESPONSE_TYPES = ["application/json", "text/csv"]
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 SPLITS = ("train", "validation", "test")
+BASELINE = "baseline"  # the training rows in request layout, for Model Monitor
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ class _Jobs:
                     "data", self.parameters["input"], "/opt/ml/processing/input"
                 )
             ],
-            outputs=[self._output(name) for name in SPLITS],
+            outputs=[self._output(name) for name in (*SPLITS, BASELINE)],
             arguments=[
                 "--target",
                 self.model.target,
@@ -353,7 +354,8 @@ class _Jobs:
         from sagemaker.serve.model_builder import ModelBuilder
 
         evaluation = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"]
-        training_data = preprocess.properties.ProcessingOutputConfig.Outputs["train"]
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        training_data, baseline_data = outputs["train"], outputs[BASELINE]
         metrics = ModelMetrics(
             model_statistics=MetricsSource(
                 content_type="application/json",
@@ -381,6 +383,7 @@ class _Jobs:
             customer_metadata_properties={
                 "target": self.model.target,
                 "training-data": training_data.S3Output.S3Uri,
+                "baseline-data": baseline_data.S3Output.S3Uri,
             },
         )
         return ModelStep(name="Register", step_args=arguments)

@@ -13,11 +13,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..data import file_sha256, read_csv, validate
 from ..errors import DataError
 from ..features import label
+from ..schema import INPUT_COLUMNS
 from . import timed
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ def run(
             part.to_csv(folder / f"{name}.csv", index=False)
             counts[name] = len(part)
         _write_source(output_dir, source, counts)
+        _write_monitoring_baseline(output_dir / BASELINE, train)
     logger.info(
         "preprocess: %d rows -> train %d, validation %d, test %d (seed %d) in %s "
         "[%.1fs]",
@@ -78,6 +81,19 @@ def run(
 
 
 SOURCE_FILE = "source.json"
+BASELINE = "baseline"
+
+
+def _write_monitoring_baseline(folder: Path, train: pd.DataFrame) -> None:
+    """The training rows as the endpoint receives them, for SageMaker Model Monitor.
+
+    Headerless CSV of the request columns in request order, so the baseline's
+    columns line up with captured ``text/csv`` requests (``_c0`` ... ``_c12``).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    train[list(INPUT_COLUMNS)].to_csv(
+        folder / "baseline.csv", index=False, header=False
+    )
 
 
 def _write_source(output_dir: Path, source: Path | str, counts: dict[str, int]) -> None:
