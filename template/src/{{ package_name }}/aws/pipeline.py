@@ -443,6 +443,45 @@ def upsert(
     return arn
 
 
+def _gate(value: str) -> bool:
+    try:
+        return 0.5 <= float(value) <= 0.95
+    except ValueError:
+        return False
+
+
+_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[0-9]*x?(large|medium|small|xlarge)$")
+# What each pipeline parameter accepts at start, and how to say it.
+PARAMETER_RULES: dict[str, tuple[Any, str]] = {
+    "InputDataUri": (
+        re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+").match,
+        "an s3://<bucket>/<key> URI",
+    ),
+    "ProcessingInstanceType": (_INSTANCE.match, "a SageMaker instance type"),
+    # Preprocess and evaluate are not distributed: more instances repeat them.
+    "ProcessingInstanceCount": ("1".__eq__, "1"),
+    "TrainingInstanceType": (_INSTANCE.match, "a SageMaker instance type"),
+    "QualityGateAuc": (_gate, "a number from 0.5 to 0.95"),
+    "ModelApprovalStatus": (
+        {APPROVAL_PENDING, "Approved"}.__contains__,
+        f"{APPROVAL_PENDING} or Approved",
+    ),
+}
+
+
+def check_parameters(parameters: dict[str, str]) -> None:
+    """Refuse unknown or malformed parameters before any job is paid for."""
+    for name, value in parameters.items():
+        if name not in PARAMETER_RULES:
+            raise AwsError(
+                f"pipeline parameter '{name}' does not exist; the pipeline takes "
+                f"{', '.join(PARAMETER_RULES)}"
+            )
+        accepts, allowed = PARAMETER_RULES[name]
+        if not accepts(str(value)):
+            raise AwsError(f"pipeline parameter {name}='{value}' is not {allowed}")
+
+
 def start(
     config: ProjectConfig,
     clients: Clients,
@@ -453,6 +492,7 @@ def start(
     timeout_seconds: float = 4 * 3600,
 ) -> Execution:
     """Start an execution with ``parameters``; wait for its end if ``wait``."""
+    check_parameters(parameters or {})
     sagemaker = clients.sagemaker
     request: dict[str, Any] = {"PipelineName": config.pipeline_name}
     if parameters:
