@@ -72,7 +72,8 @@ _STEP_INPUTS = {
 
 
 def _step(args: argparse.Namespace) -> None:
-    from .steps import evaluate, preprocess, register, train
+    from . import pipeline
+    from .steps import preprocess, register
 
     paths = Paths.discover()
     config = load_model_config(paths.root)
@@ -84,31 +85,11 @@ def _step(args: argparse.Namespace) -> None:
                 f"{build / needed} does not exist; run 'step {previous}' first"
             )
     if args.step == "preprocess":
-        preprocess.run(
-            args.input or paths.raw_data,
-            build / "preprocess",
-            target=config.target,
-            test_size=config.split.test_size,
-            validation_size=config.split.validation_size,
-            seed=config.split.seed,
-        )
+        pipeline.preprocess_step(paths, config, args.input or paths.raw_data)
     elif args.step == "train":
-        train.run(
-            build / "preprocess" / "train",
-            build / "model",
-            target=config.target,
-            hyperparameters=config.hyperparameters,
-            drop_columns=config.drop_columns,
-            seed=config.split.seed,
-            validation_path=build / "preprocess" / "validation",
-        )
+        pipeline.train_step(paths, config)
     elif args.step == "evaluate":
-        evaluate.run(
-            build / "model",
-            build / "preprocess" / "test",
-            build / "evaluation",
-            quality_gate_auc=config.quality_gate_auc,
-        )
+        pipeline.evaluate_step(paths, config)
     else:
         from .registry import LocalRegistry
 

@@ -57,29 +57,9 @@ def run(paths: Paths, config: ModelConfig, data: str | Path | None = None) -> Ru
         if data is not None or not source.is_file():
             source = fetch(data, build / "input" / "heart.csv", paths.cache)
         split = config.split
-        counts = preprocess.run(
-            source,
-            build / "preprocess",
-            target=config.target,
-            test_size=split.test_size,
-            validation_size=split.validation_size,
-            seed=split.seed,
-        )
-        train.run(
-            build / "preprocess" / "train",
-            build / "model",
-            target=config.target,
-            hyperparameters=config.hyperparameters,
-            drop_columns=config.drop_columns,
-            seed=split.seed,
-            validation_path=build / "preprocess" / "validation",
-        )
-        report = evaluate.run(
-            build / "model",
-            build / "preprocess" / "test",
-            build / "evaluation",
-            quality_gate_auc=config.quality_gate_auc,
-        )
+        counts = preprocess_step(paths, config, source)
+        train_step(paths, config)
+        report = evaluate_step(paths, config)
         register.check_quality_gate(report, config.target, config.quality_gate_auc)
         if source != paths.raw_data:
             _replace(paths.raw_data, source)
@@ -111,6 +91,43 @@ def run(paths: Paths, config: ModelConfig, data: str | Path | None = None) -> Ru
         seconds,
     )
     return RunResult(version, version.package["metrics"], seconds)
+
+
+def preprocess_step(
+    paths: Paths, config: ModelConfig, source: str | Path
+) -> dict[str, int]:
+    """Validate and split ``source`` into ``build/preprocess``."""
+    return preprocess.run(
+        source,
+        paths.build / "preprocess",
+        target=config.target,
+        test_size=config.split.test_size,
+        validation_size=config.split.validation_size,
+        seed=config.split.seed,
+    )
+
+
+def train_step(paths: Paths, config: ModelConfig) -> dict[str, Any]:
+    """Fit the model on ``build/preprocess/train`` into ``build/model``."""
+    return train.run(
+        paths.build / "preprocess" / "train",
+        paths.build / "model",
+        target=config.target,
+        hyperparameters=config.hyperparameters,
+        drop_columns=config.drop_columns,
+        seed=config.split.seed,
+        validation_path=paths.build / "preprocess" / "validation",
+    )
+
+
+def evaluate_step(paths: Paths, config: ModelConfig) -> dict[str, Any]:
+    """Score ``build/model`` on the test split into ``build/evaluation``."""
+    return evaluate.run(
+        paths.build / "model",
+        paths.build / "preprocess" / "test",
+        paths.build / "evaluation",
+        quality_gate_auc=config.quality_gate_auc,
+    )
 
 
 @contextmanager

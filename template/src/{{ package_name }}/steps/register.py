@@ -36,6 +36,17 @@ def check_quality_gate(report: dict[str, Any], target: str, threshold: float) ->
     return auc
 
 
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.strip()
+
+
 def code_version(root: Path) -> dict[str, Any]:
     """The package version and, inside a git checkout, the commit and dirtiness."""
     package = __package__.split(".")[0]
@@ -45,22 +56,8 @@ def code_version(root: Path) -> dict[str, Any]:
         version = "unknown"
     facts: dict[str, Any] = {"package_version": version}
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
         facts.update(git_commit=commit, git_dirty=bool(dirty))
     except (OSError, subprocess.SubprocessError):
         facts["git_commit"] = None
